@@ -1,0 +1,1 @@
+"""Bulgarian national rules: identifiers (ЕГН, ЛНЧ, ЕИК) and official transliteration. Pure code."""
