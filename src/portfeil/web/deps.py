@@ -1,0 +1,42 @@
+"""FastAPI dependencies shared by every service."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from portfeil.context import AppContext
+from portfeil.errors import PortfeilError
+
+
+class Unauthorized(PortfeilError):
+    status = 401
+    default_code = "unauthorized"
+
+
+def get_ctx(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[AppContext, Depends(get_ctx)]
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def require_operator(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> None:
+    """Operator endpoints: ``Authorization: Bearer <PORTFEIL_OPERATOR_TOKEN>``."""
+    token = bearer_token(authorization)
+    expected = ctx.settings.operator_token.get_secret_value()
+    if token is None or not hmac.compare_digest(token.encode(), expected.encode()):
+        raise Unauthorized("operator_token_required", "a valid operator bearer token is required")
+
+
+Operator = Depends(require_operator)
