@@ -1,0 +1,58 @@
+# portfeil: two commands on a fresh machine. `make demo` runs the whole system; `make test` runs every check.
+# Both create the virtual environment (.venv) and install the locked dependencies on first use.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+UV     := $(VENV)/bin/uv
+STAMP  := $(VENV)/.installed
+NODE_PEERS := tests/interop/node
+
+.PHONY: demo test install lint typecheck pytest peers browser bench clean
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check uv
+	$(UV) pip install --quiet -r requirements.lock --python $(PY)
+	$(UV) pip install --quiet --no-deps -e . --python $(PY)
+	@touch $@
+
+install: $(STAMP)
+
+demo: install
+	$(VENV)/bin/portfeil demo
+
+## test: lint, type-check, install the interop peers and the browser when possible, run the whole suite
+test: install peers browser lint typecheck pytest
+
+lint: install
+	$(VENV)/bin/ruff check src tests benchmarks
+
+typecheck: install
+	$(VENV)/bin/mypy src
+
+pytest: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## peers: the independent node implementations (SPECS.md section 7); skipped with a notice when npm is missing
+peers:
+	@if command -v npm >/dev/null 2>&1; then \
+	  if [ ! -d $(NODE_PEERS)/node_modules ] || [ $(NODE_PEERS)/package-lock.json -nt $(NODE_PEERS)/node_modules ]; then \
+	    (cd $(NODE_PEERS) && npm ci --no-audit --no-fund --loglevel=error) && touch $(NODE_PEERS)/node_modules; \
+	  fi; \
+	else echo "notice: npm not found: interop tests against node peers will be skipped"; fi
+
+## browser: Debian's Chromium for the accessibility and journey tests (only where apt-get can run as root)
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) \
+	      || echo "notice: could not install chromium: browser tests will be skipped"; \
+	  else echo "notice: chromium not found: browser tests will be skipped"; fi; \
+	fi
+
+bench: install
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,80 @@
+"""The composed application: health, readiness, bilingual home page, errors as JSON, request limits."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from portfeil.app import create_app, load_services
+from portfeil.context import AppContext
+from portfeil.db import Database
+from portfeil.errors import PortfeilError
+from portfeil.settings import Settings
+
+
+@pytest.fixture
+async def client(ctx: AppContext) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(ctx)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+async def test_health_lists_services(client: httpx.AsyncClient) -> None:
+    r = await client.get("/health")
+    assert r.status_code == 200
+    assert r.json()["status"] == "ok"
+    assert "population" in r.json()["services"]
+
+
+async def test_ready_when_migrated(client: httpx.AsyncClient, ctx: AppContext) -> None:
+    r = await client.get("/ready")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"status": "ready", "database": ctx.db.dialect}
+
+
+async def test_not_ready_when_migrations_pending(tmp_path: Path, settings: Settings) -> None:
+    empty = Database(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    app = create_app(AppContext(settings=settings, db=empty))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        r = await c.get("/ready")
+    await empty.dispose()
+    assert r.status_code == 503
+    assert r.json()["database"] == "migrations_pending"
+
+
+async def test_home_page_in_both_languages(client: httpx.AsyncClient) -> None:
+    bg = await client.get("/")
+    en = await client.get("/?lang=en")
+    assert '<html lang="bg">' in bg.text and "Услуги" in bg.text
+    assert '<html lang="en">' in en.text and "Services" in en.text
+    assert en.cookies.get("lang") == "en"
+    en_by_header = await client.get("/", headers={"accept-language": "en-GB,en;q=0.9"})
+    assert '<html lang="en">' in en_by_header.text
+
+
+async def test_unknown_route_is_json_error(client: httpx.AsyncClient) -> None:
+    r = await client.get("/no/such/thing")
+    assert r.status_code == 404
+    assert r.json()["error"] == "not_found"
+
+
+async def test_oversized_body_is_refused(client: httpx.AsyncClient) -> None:
+    r = await client.post("/health", content=b"x" * 2_000_001)
+    assert r.status_code == 413
+    assert r.json()["error"] == "request_too_large"
+
+
+async def test_openapi_is_served(client: httpx.AsyncClient) -> None:
+    r = await client.get("/openapi.json")
+    assert r.status_code == 200
+    assert "/health" in r.json()["paths"]
+
+
+def test_unknown_service_is_refused() -> None:
+    with pytest.raises(PortfeilError) as err:
+        load_services("nope")
+    assert err.value.code == "unknown_service"
