@@ -4,7 +4,7 @@ XML 1.0 document type declarations are the door to XXE (external entities readin
 fetching URLs), "billion laughs" entity expansion and external DTD fetches. None of the formats portfeil reads
 needs a DTD, so any ``<!DOCTYPE``/``<!ENTITY`` is refused outright with ``xml_entities_forbidden``, before and
 after parsing. The parser itself is also locked down (no entity resolution, no DTD loading, no network, no huge
-trees) so that a declaration smuggled past the byte scan (e.g. in UTF-16) is inert and still refused.
+trees) so that a declaration smuggled past the pre-scan (e.g. in an exotic encoding) is inert and still refused.
 """
 
 from __future__ import annotations
@@ -18,9 +18,19 @@ from portfeil.formats.errors import FormatError
 MAX_XML_BYTES = 16 * 1024 * 1024
 """Default size limit: the EU LOTL is ~0.5 MB and the largest national trusted lists are a few MB."""
 
-# "<!DOCTYPE" / "<!ENTITY" in ASCII-compatible encodings (UTF-8, Latin-1...). UTF-16/32 inputs are caught by the
-# check on the parsed document below.
+# "<!DOCTYPE" / "<!ENTITY" in ASCII-compatible encodings (UTF-8, Latin-1...); UTF-16/32 inputs are decoded for
+# the scan. Anything else that declares a DTD is caught by the check on the parsed document.
 _DECLARATION = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_DECLARATION_TEXT = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_WIDE_CODECS = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+
+
+def _declares_dtd(raw: bytes) -> bool:
+    if _DECLARATION.search(raw):
+        return True
+    if b"\x00" in raw[:4]:  # UTF-16/32 (with or without BOM)
+        return any(_DECLARATION_TEXT.search(raw.decode(codec, errors="ignore")) for codec in _WIDE_CODECS)
+    return False
 
 
 def safe_parser() -> etree.XMLParser:
@@ -56,7 +66,7 @@ def parse_xml(data: bytes, *, max_bytes: int = MAX_XML_BYTES) -> etree._Element:
     raw = bytes(data)
     if len(raw) > max_bytes:
         raise FormatError("xml_too_large", f"XML input is larger than {max_bytes} bytes")
-    if _DECLARATION.search(raw):
+    if _declares_dtd(raw):
         raise FormatError("xml_entities_forbidden", "XML document type or entity declarations are not accepted")
     try:
         root = etree.fromstring(raw, parser=safe_parser())
