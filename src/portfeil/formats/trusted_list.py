@@ -58,8 +58,11 @@ LOTE_TYPE_PID_PROVIDERS = "http://uri.etsi.org/19602/LoTEType/EUPIDProvidersList
 LOTE_TYPE_WALLET_PROVIDERS = "http://uri.etsi.org/19602/LoTEType/EUWalletProvidersList"
 LOTE_TYPE_WRPAC_PROVIDERS = "http://uri.etsi.org/19602/LoTEType/EUWRPACProvidersList"
 LOTE_TYPE_WRPRC_PROVIDERS = "http://uri.etsi.org/19602/LoTEType/EUWRPRCProvidersList"
+# portfeil's own list type (NOT an ETSI identifier) for a list mixing the EUDI provider kinds above.
+PORTFEIL_TSL_TYPE_EUDI = "https://portfeil.example/trusted-list/TSLType/BG-EUDI"
 DEFAULT_ACCEPTED_TYPES: frozenset[str] = frozenset(
     {
+        PORTFEIL_TSL_TYPE_EUDI,
         TSL_TYPE_EU_GENERIC,
         TSL_TYPE_EU_LOTL,
         LOTE_TYPE_PID_PROVIDERS,
