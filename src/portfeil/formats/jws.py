@@ -285,8 +285,12 @@ def sign_compact(
             if name in ("alg", "crit"):
                 raise FormatError("invalid_header", f"header member {name} cannot be set this way")
             hdr[name] = value
-    body = payload if isinstance(payload, bytes) else json_dumps_compact(dict(payload))
-    signing_input = b64url_encode(json_dumps_compact(hdr)) + "." + b64url_encode(body)
+    try:
+        body = payload if isinstance(payload, bytes) else json_dumps_compact(dict(payload))
+        encoded_header = json_dumps_compact(hdr)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise FormatError("invalid_claim_value", "header or payload is not JSON-serialisable") from exc
+    signing_input = b64url_encode(encoded_header) + "." + b64url_encode(body)
     sig = _sign_raw(key, alg, signing_input.encode("ascii"))
     return signing_input + "." + b64url_encode(sig)
 

@@ -194,6 +194,8 @@ def split_sd_jwt(token: str, *, max_size: int = MAX_SD_JWT_SIZE) -> SdJwtParts:
         raise FormatError("malformed_sd_jwt", "SD-JWT must be a string")
     if len(token) > max_size:
         raise FormatError("sd_jwt_too_large", "SD-JWT exceeds the size limit")
+    if not token.isascii():
+        raise FormatError("malformed_sd_jwt", "SD-JWT must be ASCII")
     parts = token.split("~")
     if len(parts) < 2 or not parts[0]:
         raise FormatError("malformed_sd_jwt", "SD-JWT must be <JWT>~<Disclosures>~[<KB-JWT>]")
@@ -465,7 +467,7 @@ def present(
     parts = split_sd_jwt(sd_jwt)
     parsed = parse_compact(parts.issuer_jwt, max_size=MAX_SD_JWT_SIZE)
     sd_alg = parsed.payload.get("_sd_alg", DEFAULT_SD_ALG)
-    if sd_alg not in _HASHES:
+    if not isinstance(sd_alg, str) or sd_alg not in _HASHES:
         raise FormatError("unsupported_sd_alg", "unsupported _sd_alg")
     by_digest: dict[str, list[Any]] = {}
     digest_of: dict[str, str] = {}
