@@ -12,6 +12,7 @@ from cryptography.x509.oid import NameOID
 from portfeil.pki.ca import (
     IssuedCertificate,
     cert_from_b64der,
+    cert_from_der,
     cert_from_pem,
     cert_to_b64der,
     cert_to_der,
@@ -506,3 +507,26 @@ def test_leaf_serial_and_validity(issuing_cas: CAs) -> None:
     assert 0 < random_serial < 1 << 159
     assert random_serial.bit_length() > 64
     assert leaf.not_valid_before_utc == NOW
+
+
+def test_rejects_non_positive_serial(roots: CAs) -> None:
+    """RFC 5280 §4.1.2.2: serial numbers are positive; cryptography only warns, we refuse."""
+    root = roots[Role.EID]
+    key = generate_private_key()
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "neg")]))
+        .issuer_name(root.certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(NOW)
+        .not_valid_after(NOW + timedelta(days=1))
+        .sign(root.key, hashes.SHA256())
+    )
+    der = bytearray(cert_to_der(cert))
+    # The serial INTEGER 02 01 01 follows the [0] version field; make it 0.
+    pos = der.find(b"\xa0\x03\x02\x01\x02\x02\x01\x01")
+    assert pos > 0
+    der[pos + 7] = 0
+    with pytest.raises(PKIError, match="malformed_certificate"):
+        cert_from_der(bytes(der))

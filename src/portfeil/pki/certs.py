@@ -10,10 +10,12 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import warnings
 from collections.abc import Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.utils import CryptographyDeprecationWarning
 
 from portfeil.pki.errors import PKIError
 
@@ -41,11 +43,16 @@ def cert_from_der(data: bytes) -> x509.Certificate:
     if not isinstance(data, bytes | bytearray | memoryview) or not 0 < len(data) <= MAX_CERT_BYTES:
         raise PKIError("malformed_certificate", "certificate missing or too large")
     try:
-        cert = x509.load_der_x509_certificate(bytes(data))
-        # Force the lazily parsed parts now so that errors surface here and not deep in validation.
-        _ = cert.extensions
-        _ = cert.not_valid_before_utc, cert.not_valid_after_utc
-        _ = cert.public_key()
+        with warnings.catch_warnings():
+            # cryptography only warns about a non-positive serial (RFC 5280 §4.1.2.2 forbids it): refuse it here.
+            warnings.simplefilter("error", CryptographyDeprecationWarning)
+            cert = x509.load_der_x509_certificate(bytes(data))
+            if cert.serial_number <= 0:
+                raise ValueError("non-positive serial number")
+            # Force the lazily parsed parts now so that errors surface here and not deep in validation.
+            _ = cert.extensions
+            _ = cert.not_valid_before_utc, cert.not_valid_after_utc
+            _ = cert.public_key()
     except (ValueError, TypeError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
         raise PKIError("malformed_certificate", "certificate does not parse") from exc
     except Exception as exc:  # cryptography raises UnsupportedAlgorithm and others for odd keys
