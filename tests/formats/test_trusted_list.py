@@ -28,6 +28,7 @@ from portfeil.formats.trusted_list import (
     TSL_TYPE_EU_LOTL,
     TrustedList,
     parse_trusted_list,
+    verify_pointed_list,
     verify_trusted_list,
 )
 
@@ -390,3 +391,28 @@ def test_rejects_a_document_that_is_not_a_list() -> None:
     with pytest.raises(FormatError) as exc:
         parse_trusted_list(b"<a/>")
     assert _code(exc) == "trusted_list_not_tsl"
+
+
+def test_rejects_disallowed_transform() -> None:
+    xpath = b'<ds:Transform Algorithm="http://www.w3.org/TR/1999/REC-xpath-19991116"/>'
+    env = b'<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>'
+    evil = BG_XML.replace(env, env + xpath, 1)
+    assert evil != BG_XML
+    with pytest.raises(FormatError) as exc:
+        verify_trusted_list(evil, BG_SIGNER, now=NOW)
+    assert _code(exc) == "trusted_list_signature_invalid"
+
+
+def test_verify_pointed_list_follows_the_lotl(lotl: TrustedList) -> None:
+    tl = verify_pointed_list(lotl, "BG", BG_XML, now=NOW, min_sequence=64)
+    assert tl.scheme.territory == "BG"
+    assert len(tl.providers) == 8
+
+
+def test_verify_pointed_list_rejects_another_territorys_signer(lotl: TrustedList) -> None:
+    with pytest.raises(FormatError) as exc:
+        verify_pointed_list(lotl, "RO", BG_XML, now=NOW)
+    assert _code(exc) == "trusted_list_signer_not_pinned"
+    with pytest.raises(FormatError) as exc:
+        verify_pointed_list(lotl, "XX", BG_XML, now=NOW)
+    assert _code(exc) == "trusted_list_pointer_missing"

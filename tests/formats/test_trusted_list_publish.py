@@ -25,6 +25,7 @@ from signxml.xades.xades import XAdESSignatureConfiguration, XAdESSigner, XAdESV
 
 from portfeil.formats import FormatError
 from portfeil.formats.trusted_list import (
+    MIME_TSL_XML,
     NS_DS,
     NS_TSL,
     PORTFEIL_SCHEME_RULES,
@@ -37,9 +38,11 @@ from portfeil.formats.trusted_list import (
     SVC_TYPE_WALLET_ISSUANCE,
     SVC_TYPE_WRPAC_ISSUANCE,
     TSL_TYPE_EU_GENERIC,
+    TSL_TYPE_EU_LOTL,
     Address,
     DigitalIdentity,
     LangText,
+    OtherTSLPointer,
     PostalAddress,
     Qualification,
     SchemeInformation,
@@ -50,6 +53,7 @@ from portfeil.formats.trusted_list import (
     parse_trusted_list,
     sign_trusted_list,
     subject_key_identifier,
+    verify_pointed_list,
     verify_trusted_list,
 )
 from portfeil.pki.ca import IssuedCertificate, create_root_ca, issue_leaf
@@ -482,3 +486,42 @@ def test_service_with_unknown_critical_extension_is_not_a_trust_anchor() -> None
     assert tl.trust_anchors(SVC_TYPE_PID_REVOCATION) == [PID_CA.certificate]
     ext.set("Critical", "false")
     assert parse_trusted_list(etree.tostring(root)).trust_anchors(SVC_TYPE_PID_ISSUANCE) == [PID_CA.certificate]
+
+
+def test_rejects_ambiguous_list_id() -> None:
+    root = etree.fromstring(SIGNED)
+    extra = etree.SubElement(root[0], f"{{{NS_TSL}}}SchemeExtensions")
+    extra.set("ID", "TSL")
+    with pytest.raises(FormatError) as exc:
+        verify_trusted_list(etree.tostring(root), OP_CERT, now=NOW)
+    assert exc.value.code == "trusted_list_signature_invalid"
+
+
+def test_publish_a_list_of_lists_and_follow_its_pointers() -> None:
+    """Our own LOTL points to the BG EUDI list with the operator certificate; a list claiming another territory
+    but signed with a certificate announced for RO is refused on territory."""
+    lotl_key = ec.generate_private_key(ec.SECP256R1())
+    lotl_cert = issue_leaf(OP_ROOT, "Portfeil LOTL signer", lotl_key.public_key(), Role.TSL_OPERATOR, now=NOW)
+    pointers = tuple(
+        OtherTSLPointer(
+            location=f"https://portfeil.example/trusted-list/{t}.xml",
+            certificates=(OP_CERT,),
+            territory=t,
+            tsl_type=PORTFEIL_TSL_TYPE_EUDI,
+            mime_type=MIME_TSL_XML,
+            operator_names=(LangText("en", "Portfeil Trust Registry"),),
+            community_rules=(LangText("en", PORTFEIL_SCHEME_RULES),),
+        )
+        for t in ("BG", "RO")
+    )
+    scheme = SchemeInformation(
+        **{**sample_scheme().__dict__, "tsl_type": TSL_TYPE_EU_LOTL, "territory": "EU", "pointers": pointers}
+    )
+    lotl_xml = sign_trusted_list(build_trusted_list(scheme, ()), lotl_key, [lotl_cert], now=NOW)
+    lotl = verify_trusted_list(lotl_xml, lotl_cert, now=NOW, expected_types=TSL_TYPE_EU_LOTL)
+    assert lotl.scheme.pointers == pointers
+    bg = verify_pointed_list(lotl, "BG", SIGNED, now=NOW)
+    assert bg.providers == sample_tsps()
+    with pytest.raises(FormatError) as exc:
+        verify_pointed_list(lotl, "RO", SIGNED, now=NOW)
+    assert exc.value.code == "trusted_list_wrong_territory"

@@ -664,6 +664,20 @@ def parse_trusted_list(xml: bytes, *, max_bytes: int = MAX_XML_BYTES) -> Trusted
 # ================================================================================================================
 
 
+_ALLOWED_TRANSFORMS = frozenset(
+    {
+        "http://www.w3.org/2000/09/xmldsig#enveloped-signature",
+        CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0.value,
+        CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0_WITH_COMMENTS.value,
+        CanonicalizationMethod.CANONICAL_XML_1_0.value,
+        CanonicalizationMethod.CANONICAL_XML_1_1.value,
+    }
+)
+"""TS 119 612 §5.7.1 / EN 319 132-1: enveloped signature plus canonicalisation; anything else (XPath filters,
+XSLT, base64) could make the digest cover something other than the list, and signxml ignores what it does not know.
+"""
+
+
 def _keyinfo_certificate(sig: etree._Element) -> x509.Certificate:
     el = sig.find(f"{{{NS_DS}}}KeyInfo/{{{NS_DS}}}X509Data/{{{NS_DS}}}X509Certificate")
     if el is None:
@@ -690,7 +704,8 @@ def verify_trusted_list(
     1. safe XML (``xml_*``), root is a TrustServiceStatusList (``trusted_list_not_tsl``);
     2. exactly one enveloped ``ds:Signature`` child of the root (``trusted_list_unsigned`` /
        ``trusted_list_signature_invalid``) with a reference to the whole list, URI ``""`` or ``#<root Id>``
-       (``trusted_list_signature_partial``);
+       (``trusted_list_signature_partial``), a unique list Id and only enveloped/C14N transforms
+       (``trusted_list_signature_invalid``);
     3. the certificate in ``ds:KeyInfo`` is one of the pinned ``signing_certs`` (``trusted_list_signer_not_pinned``)
        and valid at ``now`` (``trusted_list_signer_expired``);
     4. the XAdES signature, every reference digest and the SigningCertificate(V2) digest verify (signxml's
@@ -718,8 +733,15 @@ def verify_trusted_list(
     refs = sig.findall(f"{{{NS_DS}}}SignedInfo/{{{NS_DS}}}Reference")
     if not any(r.get("URI") in whole for r in refs):
         raise FormatError("trusted_list_signature_partial", "the signature does not cover the whole list")
-    if root_id and len(cast(list[Any], root.xpath("//*[@Id=$i]", i=root_id))) != 1:
-        raise FormatError("trusted_list_signature_invalid", "the list Id is not unique")
+    for ref in refs:
+        for transform in ref.iterfind(f"{{{NS_DS}}}Transforms/{{{NS_DS}}}Transform"):
+            if transform.get("Algorithm") not in _ALLOWED_TRANSFORMS:
+                raise FormatError("trusted_list_signature_invalid", "the signature uses a transform not allowed here")
+    if root_id:
+        # signxml resolves "#id" through any attribute called Id/ID/id: the list's Id must be unique across all
+        same = root.xpath("//*[@*[local-name()='Id' or local-name()='ID' or local-name()='id']=$i]", i=root_id)
+        if len(cast(list[Any], same)) != 1:
+            raise FormatError("trusted_list_signature_invalid", "the list Id is not unique")
 
     signer = _keyinfo_certificate(sig)
     signer_der = signer.public_bytes(serialization.Encoding.DER)
@@ -792,6 +814,34 @@ def verify_trusted_list(
     return TrustedList(
         scheme=scheme, providers=tl.providers, list_id=tl.list_id, signer=match, signing_time=signing_time
     )
+
+
+def verify_pointed_list(
+    lotl: TrustedList,
+    territory: str,
+    xml: bytes,
+    *,
+    now: datetime,
+    min_sequence: int | None = None,
+    max_bytes: int = MAX_XML_BYTES,
+) -> TrustedList:
+    """Verify a national list with the certificates the (already verified) LOTL announces for ``territory``
+    (TS 119 612 §5.3.13, TS 119 615 §4): the signer must be in the XML pointer's ServiceDigitalIdentities, the
+    list type must be the pointer's and the list's SchemeTerritory must be ``territory``."""
+    pointer = lotl.pointer(territory)
+    if pointer is None or not pointer.certificates:
+        raise FormatError("trusted_list_pointer_missing", "the list of lists has no usable pointer to this territory")
+    tl = verify_trusted_list(
+        xml,
+        pointer.certificates,
+        now=now,
+        min_sequence=min_sequence,
+        expected_types=pointer.tsl_type or DEFAULT_ACCEPTED_TYPES,
+        max_bytes=max_bytes,
+    )
+    if tl.scheme.territory != territory:
+        raise FormatError("trusted_list_wrong_territory", "the list is not the one of the expected territory")
+    return tl
 
 
 # ================================================================================================================
