@@ -251,6 +251,16 @@ def test_bg_find_issuer_of_a_listed_ocsp_responder(bg: TrustedList) -> None:
 
 def test_find_issuer_none_for_a_stranger(bg: TrustedList) -> None:
     assert bg.find_issuer(LOTL_SIGNER) is None
+    assert bg.find_issuers(LOTL_SIGNER) == []
+
+
+def test_find_issuers_returns_every_service_listing_the_issuer(bg: TrustedList) -> None:
+    # BORICA lists its qualified CA certificate under three services: CA/QC, RA and IdV
+    ocsp = next(s for _, s in bg.services(SVC_TYPE_OCSP_QC) if s.name() == "B-Trust Qualified OCSP Authority")
+    matches = bg.find_issuers(ocsp.identity.certificates[0])
+    assert [m.service.type_identifier.rsplit("/", 1)[1] for m in matches] == ["QC", "RA", "IdV"]
+    assert all(m.signature_verified for m in matches)
+    assert matches[0].service.status_at(NOW) == STATUS_GRANTED
 
 
 def test_parse_without_verification_equals_verified_content(bg: TrustedList) -> None:

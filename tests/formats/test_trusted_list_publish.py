@@ -525,3 +525,16 @@ def test_publish_a_list_of_lists_and_follow_its_pointers() -> None:
     with pytest.raises(FormatError) as exc:
         verify_pointed_list(lotl, "RO", SIGNED, now=NOW)
     assert exc.value.code == "trusted_list_wrong_territory"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_fuzz_verify_random_bytes_only_format_error(data: bytes) -> None:
+    with pytest.raises(FormatError):
+        verify_trusted_list(data, OP_CERT, now=NOW)
+
+
+def test_rejects_naive_now() -> None:
+    with pytest.raises(FormatError) as exc:
+        verify_trusted_list(SIGNED, OP_CERT, now=datetime(2026, 11, 23, 12, 0))
+    assert exc.value.code == "naive_datetime"

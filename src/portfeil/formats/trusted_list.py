@@ -346,15 +346,18 @@ class TrustedList:
                     out.append(cert)
         return out
 
-    def find_issuer(
+    def find_issuers(
         self, cert: x509.Certificate, *, type_uri: str | Collection[str] | None = None
-    ) -> IssuerMatch | None:
-        """The listed TSP service that issued ``cert``: issuer DN equals the service certificate's subject and the
-        AKI equals its SKI; when a service certificate is listed its key must also verify ``cert``'s signature.
-        Services listed only by subject name + SKI match on the AKI (``signature_verified=False``)."""
+    ) -> list[IssuerMatch]:
+        """Every listed TSP service that issued ``cert`` (one CA certificate is often listed under several
+        services, e.g. CA/QC and CA/PKC, or a withdrawn and a granted entry): the issuer DN equals the service
+        certificate's subject, the AKI equals its SKI, and the listed key verifies ``cert``'s signature.
+        Services listed only by SKI (no certificate) match on the AKI alone, with ``signature_verified=False``,
+        after all verified matches. Callers deciding trust check ``match.service.status_at(...)``."""
         aki = authority_key_identifier(cert)
         types = _as_set(type_uri)
-        fallback: IssuerMatch | None = None
+        verified: list[IssuerMatch] = []
+        by_ski: list[IssuerMatch] = []
         for tsp in self.providers:
             for svc in tsp.services:
                 if types is not None and svc.type_identifier not in types:
@@ -366,10 +369,18 @@ class TrustedList:
                     if aki is not None and ski is not None and aki != ski:
                         continue
                     if _signed_by(cert, listed):
-                        return IssuerMatch(tsp, svc, listed, True)
-                if fallback is None and not svc.identity.certificates and aki is not None and aki in svc.identity.skis:
-                    fallback = IssuerMatch(tsp, svc, None, False)
-        return fallback
+                        verified.append(IssuerMatch(tsp, svc, listed, True))
+                        break
+                if not svc.identity.certificates and aki is not None and aki in svc.identity.skis:
+                    by_ski.append(IssuerMatch(tsp, svc, None, False))
+        return verified + by_ski
+
+    def find_issuer(
+        self, cert: x509.Certificate, *, type_uri: str | Collection[str] | None = None
+    ) -> IssuerMatch | None:
+        """The first of :meth:`find_issuers` (a verified match if there is one), or None."""
+        matches = self.find_issuers(cert, type_uri=type_uri)
+        return matches[0] if matches else None
 
     def pointer(self, territory: str, *, mime_type: str | None = MIME_TSL_XML) -> OtherTSLPointer | None:
         """The pointer (from a LOTL) to ``territory``'s list in ``mime_type`` (XML by default)."""
@@ -716,7 +727,7 @@ def verify_trusted_list(
        after ``now`` (``trusted_list_expired``; a closed list without NextUpdate is expired too).
     """
     if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
+        raise FormatError("naive_datetime", "now must be timezone-aware")
     pinned = [signing_certs] if isinstance(signing_certs, x509.Certificate) else list(signing_certs)
     root = parse_xml(xml, max_bytes=max_bytes)
     if root.tag != _t("TrustServiceStatusList"):
@@ -1024,7 +1035,7 @@ def sign_trusted_list(
     if not cert_chain:
         raise FormatError("trusted_list_signer_unknown", "a signing certificate is needed")
     if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
+        raise FormatError("naive_datetime", "now must be timezone-aware")
     signer_cert = cert_chain[0]
     if not (signer_cert.not_valid_before_utc <= now <= signer_cert.not_valid_after_utc):
         raise FormatError("trusted_list_signer_expired", "the signing certificate is not valid at signing time")
