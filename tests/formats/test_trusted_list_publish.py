@@ -538,3 +538,33 @@ def test_rejects_naive_now() -> None:
     with pytest.raises(FormatError) as exc:
         verify_trusted_list(SIGNED, OP_CERT, now=datetime(2026, 11, 23, 12, 0))
     assert exc.value.code == "naive_datetime"
+
+
+def _child_orders(root: etree._Element) -> dict[str, list[list[str]]]:
+    out: dict[str, list[list[str]]] = {}
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.tag.startswith(f"{{{NS_TSL}}}"):
+            kids = [etree.QName(c).localname for c in el if isinstance(c.tag, str)]
+            out.setdefault(etree.QName(el).localname, []).append(kids)
+    return out
+
+
+def test_built_list_uses_the_element_order_of_the_real_lists() -> None:
+    """Without the ETSI XSD at hand: every pair of sibling elements we write comes in the order Bulgaria's list and
+    the EU LOTL (both passing the EU's schema checks) use for them."""
+    before: set[tuple[str, str, str]] = set()  # (container, a, b): a precedes b in a published list
+    for xml in (_REAL_BG, (Path(__file__).parent.parent / "fixtures" / "eu-lotl.xml").read_bytes()):
+        for container, sequences in _child_orders(etree.fromstring(xml)).items():
+            for seq in sequences:
+                names = list(dict.fromkeys(seq))
+                before.update((container, a, b) for i, a in enumerate(names) for b in names[i + 1 :])
+    checked = 0
+    for xml in (signed_sample(), build_trusted_list(sample_scheme(), sample_tsps())):
+        for container, sequences in _child_orders(etree.fromstring(xml)).items():
+            for seq in sequences:
+                names = list(dict.fromkeys(seq))
+                for i, a in enumerate(names):
+                    for b in names[i + 1 :]:
+                        assert (container, b, a) not in before, (container, a, b)
+                        checked += (container, a, b) in before
+    assert checked > 100
