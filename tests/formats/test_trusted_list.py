@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from portfeil.formats import FormatError
 from portfeil.formats.trusted_list import (
@@ -426,3 +428,15 @@ def test_verify_pointed_list_rejects_another_territorys_signer(lotl: TrustedList
     with pytest.raises(FormatError) as exc:
         verify_pointed_list(lotl, "XX", BG_XML, now=NOW)
     assert _code(exc) == "trusted_list_pointer_missing"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, len(BG_XML) - 1), st.binary(min_size=1, max_size=4))
+def test_fuzz_verify_mutated_real_list_only_format_error(pos: int, junk: bytes) -> None:
+    mutated = BG_XML[:pos] + junk + BG_XML[pos + len(junk) :]
+    try:
+        tl = verify_trusted_list(mutated, BG_SIGNER, now=NOW)
+    except FormatError:
+        return
+    # a surviving mutation can only have hit bytes that do not change the signed meaning
+    assert tl.scheme == parse_trusted_list(BG_XML).scheme
