@@ -14,5 +14,7 @@ def jwt(payload: dict[str, Any], key: PrivateKey, *, typ: str | None, header: di
 
 
 def unsigned(header: dict[str, Any], payload: dict[str, Any]) -> str:
-    enc = lambda o: b64url_encode(json.dumps(o).encode())  # noqa: E731
+    def enc(obj: dict[str, Any]) -> str:
+        return b64url_encode(json.dumps(obj).encode())
+
     return f"{enc(header)}.{enc(payload)}."
