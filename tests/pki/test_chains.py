@@ -14,6 +14,7 @@ from portfeil.pki.ca import (
     cert_from_b64der,
     cert_from_der,
     cert_from_pem,
+    cert_sha256_b64url,
     cert_to_b64der,
     cert_to_der,
     cert_to_pem,
@@ -24,7 +25,7 @@ from portfeil.pki.ca import (
     create_root_ca,
     issue_leaf,
 )
-from portfeil.pki.chains import ChainValidator, san_dns_names, san_uris, validate_chain
+from portfeil.pki.chains import ChainValidator, check_leaf_profile, san_dns_names, san_uris, validate_chain
 from portfeil.pki.errors import PKIError
 from portfeil.pki.keys import generate_private_key
 from portfeil.pki.roles import EKU_MDL_DS, EKU_TSL_SIGNING, ROLE_PROFILES, Role
@@ -528,5 +529,65 @@ def test_rejects_non_positive_serial(roots: CAs) -> None:
     pos = der.find(b"\xa0\x03\x02\x01\x02\x02\x01\x01")
     assert pos > 0
     der[pos + 7] = 0
+    with pytest.raises(PKIError, match="malformed_certificate"):
+        cert_from_der(bytes(der))
+
+
+def _signer_cert(fixture: str) -> x509.Certificate:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "fixtures" / fixture).read_text(encoding="utf-8")
+    sig = text.index("<ds:Signature")
+    m = re.search(r"X509Certificate>([^<]+)<", text[sig:])
+    assert m is not None
+    return cert_from_b64der("".join(m.group(1).split()))
+
+
+def test_real_bg_trusted_list_signer_fits_tsl_operator_profile() -> None:
+    """The Bulgarian TSL signer certificate (tests/fixtures/TSL_BG.xml) carries id-tsl-kp-tslSigning and
+    digitalSignature + nonRepudiation: our TSL operator profile accepts it and no other role does."""
+    cert = _signer_cert("TSL_BG.xml")
+    check_leaf_profile(cert, Role.TSL_OPERATOR)
+    for role in Role:
+        if role is not Role.TSL_OPERATOR:
+            assert _code(lambda role=role: check_leaf_profile(cert, role)) in {
+                "wrong_extended_key_usage", "wrong_key_usage", "missing_san"}
+
+
+def test_eu_lotl_signer_lacks_tsl_signing_eku() -> None:
+    """The LOTL signer certificate has EKU clientAuth + emailProtection, not id-tsl-kp-tslSigning: it is trusted
+    by pinning (certificates published in the Official Journal), not through the TSL operator profile."""
+    cert = _signer_cert("eu-lotl.xml")
+    assert _code(lambda: check_leaf_profile(cert, Role.TSL_OPERATOR)) == "wrong_extended_key_usage"
+
+
+def test_cert_sha256_b64url(issuing_cas: CAs) -> None:
+    import base64
+    import hashlib
+
+    cert = issuing_cas[Role.RP_ACCESS].certificate
+    expected = base64.urlsafe_b64encode(hashlib.sha256(cert_to_der(cert)).digest()).rstrip(b"=").decode()
+    assert cert_sha256_b64url(cert) == expected
+    assert len(expected) == 43
+
+
+def test_rejects_non_positive_validity(roots: CAs) -> None:
+    assert _code(lambda: create_root_ca("r", Role.EID, now=NOW, validity_days=0)) == "invalid_validity"
+    assert _code(lambda: create_intermediate_ca(roots[Role.EID], "i", Role.EID, now=NOW, validity_days=-1)) == \
+        "invalid_validity"
+    assert _code(lambda: _leaf(roots[Role.EID], Role.EID, validity_days=0)) == "invalid_validity"
+
+
+def test_rejects_invalid_x509_version_in_pem(issuing_cas: CAs) -> None:
+    """Found by fuzzing: cryptography raises InvalidVersion (not a ValueError) for a v2 certificate in PEM."""
+    import base64
+
+    der = bytearray(cert_to_der(issuing_cas[Role.EID].certificate))
+    pos = der.find(b"\xa0\x03\x02\x01\x02")
+    der[pos + 4] = 1
+    pem = b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(bytes(der)) + b"-----END CERTIFICATE-----\n"
+    with pytest.raises(PKIError, match="malformed_certificate"):
+        certs_from_pem(pem)
     with pytest.raises(PKIError, match="malformed_certificate"):
         cert_from_der(bytes(der))

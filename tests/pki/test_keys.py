@@ -13,10 +13,12 @@ from joserfc.jwk import ECKey, OKPKey, RSAKey
 from portfeil.pki.errors import PKIError
 from portfeil.pki.keys import (
     alg_for_key,
+    alg_from_cose,
     b64url_decode,
     b64url_encode,
     generate_private_key,
     jwk_thumbprint,
+    jwk_thumbprint_uri,
     key_from_jwk,
     private_jwk,
     public_jwk,
@@ -139,18 +141,21 @@ def test_rejects_non_mapping_jwk() -> None:
         key_from_jwk(["kty", "EC"])  # type: ignore[arg-type]
 
 
+RFC7638_JWK: dict[str, str] = {
+    "kty": "RSA",
+    "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiF"
+    "V4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0"
+    "zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csF"
+    "Cur-kEgU8awapJzKnqDKgw",
+    "e": "AQAB",
+    "alg": "RS256",
+    "kid": "2011-04-29",
+}
+
+
 def test_rfc7638_published_example() -> None:
     """RFC 7638 §3.1: the RSA example key and its published SHA-256 thumbprint."""
-    jwk = {
-        "kty": "RSA",
-        "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiF"
-        "V4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0"
-        "zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csF"
-        "Cur-kEgU8awapJzKnqDKgw",
-        "e": "AQAB",
-        "alg": "RS256",
-        "kid": "2011-04-29",
-    }
+    jwk = RFC7638_JWK
     assert jwk_thumbprint(jwk) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
     assert RSAKey.import_key(jwk).thumbprint() == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"  # type: ignore[arg-type]
 
@@ -254,3 +259,17 @@ def test_b64url_is_strict() -> None:
     for bad in ("AQAB=", "AQ+B", "A", "AR", "AQ B"):  # "AR" has non-zero trailing bits
         with pytest.raises(PKIError):
             b64url_decode(bad)
+
+
+def test_thumbprint_uri_rfc9278() -> None:
+    """RFC 9278 §3 example: the RFC 7638 key's thumbprint as a URN."""
+    assert jwk_thumbprint_uri(RFC7638_JWK) == (
+        "urn:ietf:params:oauth:jwk-thumbprint:sha-256:NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+    )
+
+
+def test_cose_algorithm_ids() -> None:
+    assert [alg_from_cose(i) for i in (-7, -35, -36, -8)] == ["ES256", "ES384", "ES512", "EdDSA"]
+    for bad in (-257, 0, True, "ES256"):
+        with pytest.raises(PKIError, match="unsupported_alg"):
+            alg_from_cose(bad)  # type: ignore[arg-type]

@@ -23,6 +23,7 @@ from portfeil.pki.certs import (
     cert_from_b64der,
     cert_from_der,
     cert_from_pem,
+    cert_sha256_b64url,
     cert_to_b64der,
     cert_to_der,
     cert_to_pem,
@@ -41,6 +42,7 @@ __all__ = [
     "cert_from_b64der",
     "cert_from_der",
     "cert_from_pem",
+    "cert_sha256_b64url",
     "cert_to_b64der",
     "cert_to_der",
     "cert_to_pem",
@@ -191,6 +193,8 @@ def create_root_ca(
     profile = profile_for(role)
     start = _utc(now)
     key = _ca_key(key)
+    if validity_days <= 0:
+        raise PKIError("invalid_validity", "validity must be positive")
     if profile.root_path_length is not None:
         path_length = profile.root_path_length
     if path_length is not None and path_length < 0:
@@ -231,6 +235,8 @@ def create_intermediate_ca(
     and never outlives its issuer. ISO 18013-5 allows no intermediate under an IACA (``path_length_exceeded``)."""
     profile_for(role)  # validates the role; CA certificates of all roles share one profile
     start = _utc(now)
+    if validity_days <= 0:
+        raise PKIError("invalid_validity", "validity must be positive")
     key = _ca_key(key)
     bc = _issuer_basic_constraints(issuer.certificate)
     if bc.path_length is not None and bc.path_length < 1:

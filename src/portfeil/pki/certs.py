@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 import warnings
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ __all__ = [
     "cert_from_b64der",
     "cert_from_der",
     "cert_from_pem",
+    "cert_sha256_b64url",
     "cert_to_b64der",
     "cert_to_der",
     "cert_to_pem",
@@ -74,7 +76,7 @@ def certs_from_pem(data: bytes) -> list[x509.Certificate]:
         raise PKIError("malformed_certificate", "PEM must be bytes")
     try:
         certs = x509.load_pem_x509_certificates(bytes(data))
-    except (ValueError, TypeError) as exc:
+    except Exception as exc:  # ValueError, x509.InvalidVersion (not a ValueError), UnsupportedAlgorithm, ...
         raise PKIError("malformed_certificate", "PEM does not parse") from exc
     return [cert_from_der(cert_to_der(c)) for c in certs]
 
@@ -112,6 +114,13 @@ def certs_from_x5c(values: object, *, max_length: int = 10) -> list[x509.Certifi
     if not isinstance(values, list) or not 0 < len(values) <= max_length:
         raise PKIError("malformed_certificate", "x5c must be a non-empty array")
     return [cert_from_b64der(v) for v in values]
+
+
+def cert_sha256_b64url(cert: x509.Certificate) -> str:
+    """base64url (no padding) SHA-256 of the DER certificate: JOSE ``x5t#S256`` (RFC 7515 §4.1.8) and the
+    OpenID4VP 1.0 ``x509_hash`` client identifier value (§5.9.3)."""
+    digest = hashlib.sha256(cert_to_der(cert)).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def _san(cert: x509.Certificate) -> x509.SubjectAlternativeName | None:

@@ -38,7 +38,14 @@ from portfeil.pki.certs import cert_from_der, cert_to_der, san_dns_names, san_ur
 from portfeil.pki.errors import PKIError
 from portfeil.pki.roles import Role, RoleProfile, profile_for
 
-__all__ = ["MAX_CHAIN_LENGTH", "ChainValidator", "san_dns_names", "san_uris", "validate_chain"]
+__all__ = [
+    "MAX_CHAIN_LENGTH",
+    "ChainValidator",
+    "check_leaf_profile",
+    "san_dns_names",
+    "san_uris",
+    "validate_chain",
+]
 
 MAX_CHAIN_LENGTH = 8
 """Longest accepted supplied chain and built path (leaf + intermediates + anchor)."""
@@ -88,6 +95,13 @@ def _ext(cert: x509.Certificate, cls: type[x509.ExtensionType]) -> x509.Extensio
         return cert.extensions.get_extension_for_class(cls).value
     except x509.ExtensionNotFound:
         return None
+
+
+def check_leaf_profile(leaf: x509.Certificate, role: Role) -> None:
+    """Check only the end-entity profile of ``role`` (key usage, EKU, not a CA, SAN where required), without a
+    path: for certificates trusted by pinning (e.g. the LOTL signer certificates published in the Official
+    Journal). Raises ``leaf_is_ca``, ``wrong_key_usage``, ``wrong_extended_key_usage`` or ``missing_san``."""
+    _check_leaf_profile(profile_for(role), leaf)
 
 
 def _check_leaf_profile(profile: RoleProfile, leaf: x509.Certificate) -> None:

@@ -46,10 +46,12 @@ __all__ = [
     "PrivateKey",
     "PublicKey",
     "alg_for_key",
+    "alg_from_cose",
     "b64url_decode",
     "b64url_encode",
     "generate_private_key",
     "jwk_thumbprint",
+    "jwk_thumbprint_uri",
     "key_from_jwk",
     "private_jwk",
     "public_jwk",
@@ -270,6 +272,22 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
         canonical[name] = value
     data = json.dumps(canonical, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return b64url_encode(hashlib.sha256(data).digest())
+
+
+def jwk_thumbprint_uri(jwk: Mapping[str, Any]) -> str:
+    """RFC 9278 §3 JWK thumbprint URI: ``urn:ietf:params:oauth:jwk-thumbprint:sha-256:<thumbprint>``."""
+    return f"urn:ietf:params:oauth:jwk-thumbprint:sha-256:{jwk_thumbprint(jwk)}"
+
+
+_ALG_BY_COSE = {v: k for k, v in COSE_ALGORITHMS.items()}
+
+
+def alg_from_cose(cose_alg: int) -> str:
+    """The JOSE name of a COSE algorithm identifier (RFC 9053 §2); ``unsupported_alg`` if not offered here."""
+    alg = _ALG_BY_COSE.get(cose_alg) if isinstance(cose_alg, int) and not isinstance(cose_alg, bool) else None
+    if alg is None:
+        raise PKIError("unsupported_alg", "unsupported COSE algorithm")
+    return alg
 
 
 def sign(key: PrivateKey, alg: str, data: bytes) -> bytes:
