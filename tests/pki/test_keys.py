@@ -256,7 +256,7 @@ def test_ed25519_alias_accepted() -> None:
 
 def test_b64url_is_strict() -> None:
     assert b64url_decode("AQAB") == b"\x01\x00\x01"
-    for bad in ("AQAB=", "AQ+B", "A", "AR", "AQ B"):  # "AR" has non-zero trailing bits
+    for bad in ("AQAB=", "AQ+B", "A", "AR", "AQ B", "AQA\n", "AQAB\n"):  # "AR" has non-zero trailing bits
         with pytest.raises(PKIError):
             b64url_decode(bad)
 

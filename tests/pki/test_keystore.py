@@ -57,7 +57,9 @@ def test_rejects_empty_passphrase(tmp_path: Path) -> None:
         FileKeyStore(tmp_path, b"")
 
 
-@pytest.mark.parametrize("name", ["../evil", "a/b", "..", ".hidden", "", "a\x00b", "x" * 129, "a..b", "/abs", "é"])
+@pytest.mark.parametrize(
+    "name", ["../evil", "a/b", "..", ".hidden", "", "a\x00b", "x" * 129, "a..b", "/abs", "é", "name\n"]
+)
 def test_rejects_path_traversal_names(store: FileKeyStore, name: str) -> None:
     with pytest.raises(PKIError) as err:
         store.put_key(name, generate_private_key())

@@ -96,7 +96,7 @@ def cert_to_b64der(cert: x509.Certificate) -> str:
 
 def cert_from_b64der(value: str) -> x509.Certificate:
     """Parse one ``x5c`` entry (standard base64 with padding, RFC 7515 §4.1.6)."""
-    if not isinstance(value, str) or not _B64.match(value) or len(value) % 4 != 0:
+    if not isinstance(value, str) or not _B64.fullmatch(value) or len(value) % 4 != 0:
         raise PKIError("malformed_certificate", "x5c entry is not standard base64")
     try:
         der = base64.b64decode(value, validate=True)

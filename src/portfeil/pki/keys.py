@@ -100,7 +100,7 @@ def b64url_encode(data: bytes) -> str:
 
 def b64url_decode(value: str, *, code: str = "invalid_base64url") -> bytes:
     """Strict base64url without padding (RFC 7515 §2): no padding, no other characters, canonical trailing bits."""
-    if not isinstance(value, str) or not _B64URL.match(value) or len(value) % 4 == 1:
+    if not isinstance(value, str) or not _B64URL.fullmatch(value) or len(value) % 4 == 1:
         raise PKIError(code, "not canonical unpadded base64url")
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))

@@ -45,7 +45,7 @@ _CERT_SUFFIX = ".certs.pem"
 
 def validate_key_name(name: str) -> str:
     """A key name usable as a file name: ``[A-Za-z0-9][A-Za-z0-9._-]{0,127}``, no ``..``."""
-    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
         raise PKIError("invalid_key_name", "key names are 1-128 of A-Z a-z 0-9 . _ - (no '..')")
     return name
 
@@ -253,6 +253,6 @@ class FileKeyStore:
             for suffix in (_KEY_SUFFIX, _CERT_SUFFIX):
                 if entry.name.endswith(suffix) and not entry.name.startswith("."):
                     stem = entry.name[: -len(suffix)]
-                    if _NAME.match(stem) and ".." not in stem:
+                    if _NAME.fullmatch(stem) and ".." not in stem:
                         found.add(stem)
         return sorted(found)
