@@ -1,0 +1,31 @@
+"""Every user-facing page, in Bulgarian and English, in a real headless Chromium with no serious or critical
+axe-core violations. Areas add their pages to PAGES."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import LiveServer, axe_violations
+
+pytestmark = pytest.mark.browser
+
+#: (path, a text that must be on the Bulgarian page, one that must be on the English page)
+PAGES: list[tuple[str, str, str]] = [
+    ("/", "Услуги", "Services"),
+]
+
+
+@pytest.mark.parametrize(("path", "bg_text", "en_text"), PAGES)
+@pytest.mark.parametrize("lang", ["bg", "en"])
+async def test_page_is_accessible(
+    live_server: LiveServer, browser_page: object, path: str, bg_text: str, en_text: str, lang: str
+) -> None:
+    page = browser_page
+    sep = "&" if "?" in path else "?"
+    response = await page.goto(f"{live_server.url}{path}{sep}lang={lang}")  # type: ignore[attr-defined]
+    assert response.status == 200
+    assert await page.get_attribute("html", "lang") == lang  # type: ignore[attr-defined]
+    body = await page.inner_text("body")  # type: ignore[attr-defined]
+    assert (bg_text if lang == "bg" else en_text) in body
+    violations = await axe_violations(page)
+    assert violations == [], violations
