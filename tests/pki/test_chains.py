@@ -591,3 +591,32 @@ def test_rejects_invalid_x509_version_in_pem(issuing_cas: CAs) -> None:
         certs_from_pem(pem)
     with pytest.raises(PKIError, match="malformed_certificate"):
         cert_from_der(bytes(der))
+
+
+def test_rejects_name_constraint_violation(roots: CAs) -> None:
+    """An access CA constrained to example.bg (RFC 5280 §4.2.1.10) cannot vouch for another domain."""
+    root = roots[Role.RP_ACCESS]
+    ikey = generate_private_key()
+    inter = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "constrained access CA")]))
+        .issuer_name(root.certificate.subject)
+        .public_key(ikey.public_key())
+        .serial_number(77)
+        .not_valid_before(NOW)
+        .not_valid_after(NOW + timedelta(days=10))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(x509.NameConstraints(permitted_subtrees=[x509.DNSName("example.bg")], excluded_subtrees=None),
+                       critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ikey.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root.key.public_key()),
+                       critical=False)
+        .sign(root.key, hashes.SHA256())
+    )
+    ca = IssuedCertificate(inter, ikey)
+    ok = _leaf(ca, Role.RP_ACCESS, san_dns=["rp.example.bg"], san_uris=[])
+    assert validate_chain([ok, inter], [root.certificate], role=Role.RP_ACCESS, now=NOW) == ok
+    bad = _leaf(ca, Role.RP_ACCESS, san_dns=["evil.example.com"], san_uris=[])
+    assert _code(lambda: validate_chain([bad, inter], [root.certificate], role=Role.RP_ACCESS, now=NOW)) == \
+        "untrusted_chain"
