@@ -23,7 +23,7 @@ PERSONAL_FIELDS = frozenset(
         "document_number", "claims",
     }
 )
-_STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "taskName"}
+_STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "taskName", "color_message"}
 
 
 def scrub(value: Any) -> Any:
