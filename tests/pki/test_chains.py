@@ -620,3 +620,18 @@ def test_rejects_name_constraint_violation(roots: CAs) -> None:
     bad = _leaf(ca, Role.RP_ACCESS, san_dns=["evil.example.com"], san_uris=[])
     assert _code(lambda: validate_chain([bad, inter], [root.certificate], role=Role.RP_ACCESS, now=NOW)) == \
         "untrusted_chain"
+
+
+def test_subject_attributes_and_crl_distribution_point(issuing_cas: CAs, roots: CAs) -> None:
+    ca = issuing_cas[Role.RP_ACCESS]
+    org_id = x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, "NTRBG-175074752")
+    leaf = _leaf(ca, Role.RP_ACCESS, subject_attributes=[org_id], crl_uri="https://ca.example.bg/access.crl")
+    assert leaf.subject.get_attributes_for_oid(NameOID.ORGANIZATION_IDENTIFIER)[0].value == "NTRBG-175074752"
+    assert leaf.subject.rfc4514_string().startswith("CN=")  # CN stays the last RDN
+    dp = leaf.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    assert dp[0].full_name == [x509.UniformResourceIdentifier("https://ca.example.bg/access.crl")]
+    assert validate_chain(ca.chain_for(leaf), [roots[Role.RP_ACCESS].certificate], role=Role.RP_ACCESS,
+                          now=NOW) == leaf
+    iaca = create_root_ca("IACA crl", Role.IACA, now=NOW, crl_uri="https://iaca.example.bg/iaca.crl")
+    assert iaca.certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints)
+    assert _code(lambda: _leaf(ca, Role.RP_ACCESS, subject_attributes=["CN=x"])) == "invalid_name"

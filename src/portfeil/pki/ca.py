@@ -158,6 +158,26 @@ def _issuer_alt_name(issuer: x509.Certificate) -> x509.IssuerAlternativeName | N
         return None
 
 
+def _crl_dp(uri: str) -> x509.CRLDistributionPoints:
+    try:
+        return x509.CRLDistributionPoints([
+            x509.DistributionPoint(full_name=[x509.UniformResourceIdentifier(uri)], relative_name=None,
+                                   reasons=None, crl_issuer=None)
+        ])
+    except (ValueError, TypeError) as exc:
+        raise PKIError("invalid_crl_uri", "invalid CRL distribution point") from exc
+
+
+def _with_extra_subject(name: x509.Name, extra: Sequence[x509.NameAttribute[str]]) -> x509.Name:
+    if not extra:
+        return name
+    if not all(isinstance(a, x509.NameAttribute) for a in extra):
+        raise PKIError("invalid_name", "subject attributes must be x509.NameAttribute")
+    attrs = list(name)
+    # Keep the common name last (most specific), as in the rest of this module.
+    return x509.Name([*attrs[:-1], *extra, attrs[-1]])
+
+
 def _sign(builder: x509.CertificateBuilder, key: PrivateKey) -> x509.Certificate:
     try:
         return builder.sign(key, _hash_for(key))
@@ -184,11 +204,12 @@ def create_root_ca(
     country: str = "BG",
     organization: str = "portfeil",
     issuer_alt_name_uri: str | None = None,
+    crl_uri: str | None = None,
 ) -> IssuedCertificate:
     """A self-signed root CA for ``role`` (RFC 5280 §4.2.1.9-10; ISO/IEC 18013-5 Annex B.1.2 for the IACA).
 
     For :attr:`Role.IACA` the path length is forced to 0 and an issuerAltName URI is added (default
-    ``https://<organization>.invalid/iaca`` when none is given).
+    ``https://<organization>.invalid/iaca`` when none is given). ``crl_uri`` adds a CRL distribution point.
     """
     profile = profile_for(role)
     start = _utc(now)
@@ -218,6 +239,8 @@ def create_root_ca(
         builder = builder.add_extension(
             x509.IssuerAlternativeName([x509.UniformResourceIdentifier(uri)]), critical=False
         )
+    if crl_uri:
+        builder = builder.add_extension(_crl_dp(crl_uri), critical=False)
     return IssuedCertificate(_sign(builder, key), key)
 
 
@@ -230,6 +253,7 @@ def create_intermediate_ca(
     key: PrivateKey | None = None,
     validity_days: int = 1825,
     path_length: int | None = 0,
+    crl_uri: str | None = None,
 ) -> IssuedCertificate:
     """An intermediate CA under ``issuer`` (RFC 5280 §4.2.1.9). Refuses to exceed the issuer's path length
     and never outlives its issuer. ISO 18013-5 allows no intermediate under an IACA (``path_length_exceeded``)."""
@@ -266,6 +290,8 @@ def create_intermediate_ca(
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(pub), critical=False)
         .add_extension(_aki_for(icert), critical=False)
     )
+    if crl_uri:
+        builder = builder.add_extension(_crl_dp(crl_uri), critical=False)
     chain = () if issuer.is_root else (icert, *issuer.chain)
     return IssuedCertificate(_sign(builder, issuer.key), key, chain)
 
@@ -282,12 +308,17 @@ def issue_leaf(
     san_uris: Sequence[str] = (),
     serial: int | None = None,
     extra_extensions: Sequence[x509.ExtensionType] = (),
+    subject_attributes: Sequence[x509.NameAttribute[str]] = (),
+    crl_uri: str | None = None,
 ) -> x509.Certificate:
     """An end-entity certificate of ``role`` (profile table in :mod:`portfeil.pki.roles`).
 
     basicConstraints cA=FALSE (critical), keyUsage (critical), EKU, SKI/AKI, SAN if names are given (required
     for :attr:`Role.RP_ACCESS`, ETSI TS 119 411-8), issuerAltName copied from an IACA (ISO 18013-5 B.1.4).
     The validity never extends past the issuer's. ``extra_extensions`` are added non-critical.
+    ``subject_attributes`` are added to the subject before the CN (e.g. ``organizationIdentifier`` such as
+    ``NTRBG-<ЕИК>`` for access and registration certificates, ETSI EN 319 412-1 §5.1.4); ``crl_uri`` adds a CRL
+    distribution point (ISO 18013-5 B.1.4 lists one for document signers).
     """
     profile = profile_for(role)
     start = _utc(now)
@@ -307,11 +338,11 @@ def issue_leaf(
         raise PKIError("missing_san", f"a {profile.role} certificate must name its service in the SAN")
     ku = x509.KeyUsage(**{f: f in profile.issued_key_usage for f in _KU_FIELDS},
                        encipher_only=False, decipher_only=False)
-    name = _name(
+    name = _with_extra_subject(_name(
         common_name,
         _name_attr(icert.subject, NameOID.COUNTRY_NAME),
         _name_attr(icert.subject, NameOID.ORGANIZATION_NAME),
-    )
+    ), subject_attributes)
     end = min(start + timedelta(days=validity_days), icert.not_valid_after_utc)
     builder = (
         x509.CertificateBuilder()
@@ -332,6 +363,8 @@ def issue_leaf(
     ian = _issuer_alt_name(icert)
     if profile.issuer_alt_name and ian is not None:
         builder = builder.add_extension(x509.IssuerAlternativeName(list(ian)), critical=False)
+    if crl_uri:
+        builder = builder.add_extension(_crl_dp(crl_uri), critical=False)
     try:
         for ext in extra_extensions:
             builder = builder.add_extension(ext, critical=False)
