@@ -6,7 +6,6 @@ import base64
 import itertools
 import json
 import zlib
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import cbor2
@@ -18,6 +17,8 @@ from cryptography.x509.oid import NameOID
 
 from portfeil.clock import FrozenClock
 from portfeil.formats import FormatError
+from portfeil.formats.cose import decode_sign1
+from portfeil.formats.jws import parse_compact
 from portfeil.formats.status_list import (
     APPLICATION_SPECIFIC,
     CWT_CLAIM_STATUS_LIST,
@@ -30,8 +31,6 @@ from portfeil.formats.status_list import (
     IndexAllocator,
     StatusList,
     StatusReference,
-    _decode_cose_sign1,
-    _decode_jwt,
     issue_status_list_cwt,
     issue_status_list_jwt,
     parse_status_claim,
@@ -39,7 +38,9 @@ from portfeil.formats.status_list import (
     verify_status_list_jwt,
     verify_status_list_token,
 )
-from portfeil.pki.errors import PKIError
+from portfeil.pki.ca import create_root_ca, issue_leaf
+from portfeil.pki.chains import ChainValidator
+from portfeil.pki.roles import Role
 
 URI = "https://status.portfeil.example/lists/1"
 PKI = tuple[x509.Certificate, ec.EllipticCurvePrivateKey, x509.Certificate]
@@ -186,7 +187,8 @@ def test_jwt_roundtrip_and_claims(key: ec.EllipticCurvePrivateKey, revoked_list:
     token = issue_status_list_jwt(
         revoked_list, uri=URI, key=key, now=NOW, exp=int(NOW.timestamp()) + 86400, ttl=43200, kid="12"
     )
-    header, payload, _, _ = _decode_jwt(token)
+    parsed = parse_compact(token)
+    header, payload = parsed.header, parsed.payload
     assert header == {"alg": "ES256", "typ": "statuslist+jwt", "kid": "12"}
     assert payload["sub"] == URI
     assert payload["iat"] == int(NOW.timestamp())
@@ -335,54 +337,37 @@ def test_rejects_jwt_without_any_key(key: ec.EllipticCurvePrivateKey, revoked_li
 # --- x5c + chain validator ------------------------------------------------------------------------------------------
 
 
-class AnchorValidator:
-    """A small real validator for these tests: the chain must end in a certificate signed by the anchor and be
-    within its validity period (stands in until portfeil.pki.chains.ChainValidator lands)."""
-
-    def __init__(self, anchor: x509.Certificate) -> None:
-        self.anchor = anchor
-
-    def validate(self, chain: Sequence[x509.Certificate], *, now: datetime) -> object:
-        for cert in chain:
-            if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-                raise PKIError("certificate_expired", "certificate outside its validity")
-        try:
-            chain[-1].verify_directly_issued_by(self.anchor)
-            for child, parent in itertools.pairwise(chain):
-                child.verify_directly_issued_by(parent)
-        except (ValueError, TypeError, Exception) as exc:
-            raise PKIError("untrusted_chain", "chain does not lead to the anchor") from exc
-        return chain
-
-
-def _cert(subject_key: ec.EllipticCurvePrivateKey, issuer_key: ec.EllipticCurvePrivateKey, name: str,
-          issuer: str, ca: bool) -> x509.Certificate:  # fmt: skip
-    builder = (
+def _rogue_cert(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Status Issuer")])
+    return (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
-        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
-        .public_key(subject_key.public_key())
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(NOW - timedelta(days=1))
         .not_valid_after(NOW + timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
     )
-    return builder.sign(issuer_key, hashes.SHA256())
 
 
 @pytest.fixture(scope="module")
-def pki() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey, x509.Certificate]:
-    root_key = ec.generate_private_key(ec.SECP256R1())
-    root = _cert(root_key, root_key, "Portfeil Test Root", "Portfeil Test Root", ca=True)
+def pki() -> PKI:
+    """A real PID-provider hierarchy (portfeil.pki.ca): root CA and a status-list signing leaf."""
+    root = create_root_ca("Portfeil Test PID Root", Role.PID_PROVIDER, now=NOW - timedelta(days=1))
     leaf_key = ec.generate_private_key(ec.SECP256R1())
-    leaf = _cert(leaf_key, root_key, "Status Issuer", "Portfeil Test Root", ca=False)
-    return root, leaf_key, leaf
+    leaf = issue_leaf(root, "Status Issuer", leaf_key.public_key(), Role.PID_PROVIDER, now=NOW - timedelta(hours=1))
+    return root.certificate, leaf_key, leaf
+
+
+def _validator(root: x509.Certificate) -> ChainValidator:
+    return ChainValidator([root], Role.PID_PROVIDER)
 
 
 def test_jwt_verified_through_x5c_chain(pki: PKI, revoked_list: StatusList) -> None:
     root, leaf_key, leaf = pki
     token = issue_status_list_jwt(revoked_list, uri=URI, key=leaf_key, now=NOW, x5c=[leaf])
-    verified = verify_status_list_jwt(token, uri=URI, now=NOW, chain_validator=AnchorValidator(root))
+    verified = verify_status_list_jwt(token, uri=URI, now=NOW, chain_validator=_validator(root))
     assert verified.status_of(7) == INVALID
     assert "x5c" in verified.header
 
@@ -390,10 +375,10 @@ def test_jwt_verified_through_x5c_chain(pki: PKI, revoked_list: StatusList) -> N
 def test_rejects_x5c_chain_from_untrusted_root(pki: PKI, revoked_list: StatusList) -> None:
     root, _, _ = pki
     rogue_key = ec.generate_private_key(ec.SECP256R1())
-    rogue = _cert(rogue_key, rogue_key, "Status Issuer", "Status Issuer", ca=False)
+    rogue = _rogue_cert(rogue_key)
     token = issue_status_list_jwt(revoked_list, uri=URI, key=rogue_key, now=NOW, x5c=[rogue])
     with pytest.raises(FormatError) as err:
-        verify_status_list_jwt(token, uri=URI, now=NOW, chain_validator=AnchorValidator(root))
+        verify_status_list_jwt(token, uri=URI, now=NOW, chain_validator=_validator(root))
     assert err.value.code == "status_list_untrusted_chain"
 
 
@@ -402,14 +387,35 @@ def test_rejects_x5c_when_signed_by_another_key(pki: PKI, revoked_list: StatusLi
     other = ec.generate_private_key(ec.SECP256R1())
     token = issue_status_list_jwt(revoked_list, uri=URI, key=other, now=NOW, x5c=[leaf])
     with pytest.raises(FormatError) as err:
-        verify_status_list_jwt(token, uri=URI, now=NOW, chain_validator=AnchorValidator(root))
+        verify_status_list_jwt(token, uri=URI, now=NOW, chain_validator=_validator(root))
     assert err.value.code == "status_list_invalid_signature"
+
+
+def test_rejects_x5c_leaf_of_another_role(revoked_list: StatusList) -> None:
+    """A wallet-provider certificate under a wallet-provider root must not sign PID status lists."""
+    root = create_root_ca("Portfeil Test WP Root", Role.WALLET_PROVIDER, now=NOW - timedelta(days=1))
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = issue_leaf(root, "Wallet Provider", key.public_key(), Role.WALLET_PROVIDER, now=NOW - timedelta(hours=1))
+    token = issue_status_list_jwt(revoked_list, uri=URI, key=key, now=NOW, x5c=[leaf])
+    pid_validator = ChainValidator([root.certificate], Role.PID_PROVIDER)
+    with pytest.raises(FormatError) as err:
+        verify_status_list_jwt(token, uri=URI, now=NOW, chain_validator=pid_validator)
+    assert err.value.code == "status_list_untrusted_chain"
+
+
+def test_rejects_cwt_x5chain_from_untrusted_root(pki: PKI, revoked_list: StatusList) -> None:
+    root, _, _ = pki
+    rogue_key = ec.generate_private_key(ec.SECP256R1())
+    token = issue_status_list_cwt(revoked_list, uri=URI, key=rogue_key, now=NOW, x5chain=[_rogue_cert(rogue_key)])
+    with pytest.raises(FormatError) as err:
+        verify_status_list_cwt(token, uri=URI, now=NOW, chain_validator=_validator(root))
+    assert err.value.code == "status_list_untrusted_chain"
 
 
 def test_cwt_verified_through_x5chain(pki: PKI, revoked_list: StatusList) -> None:
     root, leaf_key, leaf = pki
     token = issue_status_list_cwt(revoked_list, uri=URI, key=leaf_key, now=NOW, x5chain=[leaf, root])
-    verified = verify_status_list_cwt(token, uri=URI, now=NOW, chain_validator=AnchorValidator(root))
+    verified = verify_status_list_cwt(token, uri=URI, now=NOW, chain_validator=_validator(root))
     assert verified.status_of(9) == SUSPENDED
 
 
@@ -418,10 +424,12 @@ def test_cwt_verified_through_x5chain(pki: PKI, revoked_list: StatusList) -> Non
 
 def test_cwt_roundtrip_uses_draft_claim_keys(key: ec.EllipticCurvePrivateKey, revoked_list: StatusList) -> None:
     token = issue_status_list_cwt(revoked_list, uri=URI, key=key, now=NOW, exp=2291720170, ttl=43200, kid=b"12")
-    protected, unprotected, payload, _, _ = _decode_cose_sign1(token)
-    assert protected == {1: -7, 16: "application/statuslist+cwt"}
-    assert unprotected == {4: b"12"}
-    claims = cbor2.loads(payload)
+    sign1 = decode_sign1(token)
+    assert sign1.tagged
+    assert sign1.protected == {1: -7, 16: "application/statuslist+cwt"}
+    assert sign1.unprotected == {4: b"12"}
+    assert sign1.payload is not None
+    claims = cbor2.loads(sign1.payload)
     assert set(claims) == {2, 6, 4, 65534, 65533}
     assert claims[CWT_CLAIM_SUB] == URI
     assert claims[CWT_CLAIM_TTL] == 43200
@@ -443,11 +451,12 @@ def test_draft_cwt_example_decodes_to_expected_claims() -> None:
         "31c7a29caf1010af39f7680927fce310f8c0403e669fddebd01b34661e5823fd1594"
         "b837f142aee84c0a26dfa25581bdbdff1183e2"
     )
-    protected, unprotected, payload, _, signature = _decode_cose_sign1(example)
-    assert protected == {1: -7, 16: "application/statuslist+cwt"}
-    assert unprotected == {4: b"12"}
-    assert len(signature) == 64
-    claims = cbor2.loads(payload)
+    sign1 = decode_sign1(example)
+    assert sign1.protected == {1: -7, 16: "application/statuslist+cwt"}
+    assert sign1.unprotected == {4: b"12"}
+    assert len(sign1.signature) == 64
+    assert sign1.payload is not None
+    claims = cbor2.loads(sign1.payload)
     assert claims[2] == "https://example.com/statuslists/1"
     assert (claims[6], claims[4], claims[65534]) == (1686920170, 2291720170, 43200)
     assert StatusList.from_cbor_map(claims[65533]).to_bytes() == bytes([0xB9, 0xA3])
@@ -463,7 +472,8 @@ def test_draft_jwt_example_decodes() -> None:
         "nR0bCI6NDMyMDB9.dJVpkStyOm_H9Qk51HMhIJ-zEzWmPYeVDk8eTcn7cDdqCGLbpjHG"
         "rnR5uP5BiKLlJVuTRzzrUUPY2_JVJ-4w7w"
     )
-    header, payload, _, signature = _decode_jwt(example)
+    parsed = parse_compact(example, typ="statuslist+jwt")
+    header, payload, signature = parsed.header, parsed.payload, parsed.signature
     assert header == {"alg": "ES256", "kid": "12", "typ": "statuslist+jwt"}
     assert payload["sub"] == "https://example.com/statuslists/1"
     assert payload["ttl"] == 43200
@@ -545,8 +555,9 @@ def test_parse_status_claim_from_cwt_and_mdoc_examples() -> None:
         "85b66fe64c46bf8690d3543bbc36d907735bd81cc541e283a642034fdca5e4355068"
         "27e0efed08815c2166b9a9"
     )
-    _, _, payload, _, _ = _decode_cose_sign1(cwt)
-    ref = parse_status_claim(cbor2.loads(payload)[65535])
+    sign1 = decode_sign1(cwt)
+    assert sign1.payload is not None
+    ref = parse_status_claim(cbor2.loads(sign1.payload)[65535])
     assert ref == StatusReference(idx=0, uri="https://example.com/statuslists/1")
     # §6.3 mdoc example: MSO "status" with idx 412
     assert parse_status_claim({"status_list": {"idx": 412, "uri": "https://example.com/statuslists/1"}}).idx == 412
@@ -685,5 +696,5 @@ def _forge_cwt(
 def test_issued_x5c_is_standard_base64_der(pki: PKI, revoked_list: StatusList) -> None:
     _, leaf_key, leaf = pki
     token = issue_status_list_jwt(revoked_list, uri=URI, key=leaf_key, now=NOW, x5c=[leaf])
-    header, _, _, _ = _decode_jwt(token)
+    header = parse_compact(token).header
     assert base64.b64decode(header["x5c"][0]) == leaf.public_bytes(serialization.Encoding.DER)

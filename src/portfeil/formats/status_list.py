@@ -16,9 +16,9 @@ What is here, by section of the draft:
 Safety: every parser here raises only :class:`~portfeil.formats.FormatError`; the decompressor stops at
 ``max_bytes`` (default :data:`DEFAULT_MAX_BYTES`), so a ZLIB bomb cannot exhaust memory.
 
-Signatures: the JOSE and COSE layers are kept thin and local (ES256/384/512 and EdDSA through ``cryptography``)
-until the shared ``portfeil.formats.jws`` / ``portfeil.formats.cose`` modules land; the public functions of this
-module do not change when they are swapped in.
+Signatures go through the shared :mod:`portfeil.formats.jws` (JWT) and :mod:`portfeil.formats.cose` (CWT)
+layers: algorithm allow-list (ES256, ES384, EdDSA), key/algorithm match, ``crit`` refused, hardened CBOR; their
+error codes are restated as ``status_list_*`` codes (the original in ``details["cause"]``).
 """
 
 from __future__ import annotations
@@ -27,23 +27,22 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import re
 import secrets
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal
 
 import cbor2
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from portfeil.errors import PortfeilError
+from portfeil.formats import cose as _cose
+from portfeil.formats import jws as _jws
 from portfeil.formats.errors import FormatError
 
 __all__ = [
@@ -97,27 +96,15 @@ CWT_CLAIM_IAT: Final = 6
 CWT_CLAIM_STATUS_LIST: Final = 65533
 CWT_CLAIM_TTL: Final = 65534
 CWT_CLAIM_STATUS: Final = 65535
-_COSE_ALG: Final = 1
-_COSE_CRIT: Final = 2
-_COSE_KID: Final = 4
-_COSE_TYP: Final = 16  # RFC 9596
-_COSE_X5CHAIN: Final = 33  # RFC 9360
-_COSE_SIGN1_TAG: Final = 18
+_COSE_TYP: Final = 16  # RFC 9596 "typ" header parameter
 
-#: Signature algorithms accepted by default (never ``none``, never a MAC unless the caller adds one).
-DEFAULT_ALGORITHMS: Final = frozenset({"ES256", "ES384", "ES512", "EdDSA"})
-_JOSE_TO_COSE: Final = {"ES256": -7, "ES384": -35, "ES512": -36, "EdDSA": -8}
-_COSE_TO_JOSE: Final = {v: k for k, v in _JOSE_TO_COSE.items()}
-_EC_ALGS: Final = {
-    "ES256": (ec.SECP256R1, hashes.SHA256, 32),
-    "ES384": (ec.SECP384R1, hashes.SHA384, 48),
-    "ES512": (ec.SECP521R1, hashes.SHA512, 66),
-}
-
+#: Signature algorithms accepted by default: those of the shared JOSE/COSE layers (ES256, ES384, EdDSA); never
+#: ``none``, never a MAC.
+DEFAULT_ALGORITHMS: Final = _jws.ALLOWED_ALGORITHMS
 _B64URL_RE: Final = re.compile(r"[A-Za-z0-9_-]*")
 
-PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
-PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+PrivateKey = _jws.JWSPrivateKey
+PublicKey = _jws.JWSPublicKey
 
 
 # ================================================================================================================
@@ -239,7 +226,13 @@ class StatusList:
     @classmethod
     def from_cbor(cls, data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> StatusList:
         """§4.3: parse CBOR-encoded ``StatusList`` bytes."""
-        return cls.from_cbor_map(_cbor_loads(data), max_bytes=max_bytes)
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise FormatError("status_list_invalid", "CBOR StatusList must be bytes")
+        try:
+            obj = _cose.cbor_decode(bytes(data), what="StatusList", max_bytes=max(2 * max_bytes, 1024))
+        except FormatError as exc:
+            raise FormatError("status_list_invalid", "StatusList is not valid CBOR", cause=exc.code) from exc
+        return cls.from_cbor_map(obj, max_bytes=max_bytes)
 
     # -- access ----------------------------------------------------------------------------------------------------
     @property
@@ -383,113 +376,50 @@ def parse_status_claim(status: object) -> StatusReference:
 
 
 # ================================================================================================================
-# Thin JOSE / COSE layer (to be replaced by portfeil.formats.jws / portfeil.formats.cose)
+# JOSE / COSE: the shared portfeil.formats.jws and portfeil.formats.cose modules
 # ================================================================================================================
 
+ChainValidatorLike = _jws.ChainValidatorLike
+"""What :class:`portfeil.pki.chains.ChainValidator` offers: ``validate(chain_der, now=...) -> leaf``."""
 
-class ChainValidatorLike(Protocol):
-    """What this module needs from ``portfeil.pki.chains.ChainValidator``: validate a leaf-first chain at ``now``
-    and raise a :class:`~portfeil.errors.PortfeilError` if it is not trusted."""
+# Codes of the shared JOSE/COSE layers, restated in this module's vocabulary (the original code stays in
+# ``details["cause"]``), so callers see one stable set of ``status_list_*`` codes.
+_LAYER_CODES: Final[Mapping[str, str]] = {
+    "bad_signature": "status_list_invalid_signature",
+    "cose_bad_signature": "status_list_invalid_signature",
+    "unsupported_alg": "status_list_alg_not_allowed",
+    "cose_alg_not_allowed": "status_list_alg_not_allowed",
+    "cose_missing_alg": "status_list_alg_not_allowed",
+    "cose_alg_unprotected": "status_list_alg_not_allowed",
+    "alg_key_mismatch": "status_list_key_mismatch",
+    "cose_alg_key_mismatch": "status_list_key_mismatch",
+    "cose_unsupported_key": "status_list_key_mismatch",
+    "cose_bad_key": "status_list_key_mismatch",
+    "invalid_typ": "status_list_wrong_typ",
+    "unsupported_crit": "status_list_unsupported_crit",
+    "cose_unknown_critical_header": "status_list_unsupported_crit",
+    "untrusted_issuer": "status_list_untrusted_chain",
+    "invalid_x5c": "status_list_invalid_x5c",
+    "missing_key": "status_list_no_key",
+    "jws_too_large": "status_list_token_too_large",
+    "cbor_too_large": "status_list_token_too_large",
+}
 
-    def validate(self, chain: Sequence[x509.Certificate], *, now: datetime) -> object: ...
+
+def _restate(exc: FormatError) -> FormatError:
+    code = _LAYER_CODES.get(exc.code, "status_list_token_invalid")
+    return FormatError(code, exc.message, cause=exc.code)
 
 
 def _alg_for_key(key: PrivateKey | PublicKey) -> str:
-    if isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
-        return "EdDSA"
-    curve = key.curve
-    for alg, (curve_cls, _h, _n) in _EC_ALGS.items():
-        if isinstance(curve, curve_cls):
-            return alg
-    raise FormatError("status_list_unsupported_key", "unsupported key type")
-
-
-def _sign(key: PrivateKey, alg: str, message: bytes) -> bytes:
-    if alg == "EdDSA":
-        if not isinstance(key, ed25519.Ed25519PrivateKey):
-            raise FormatError("status_list_unsupported_key", "EdDSA needs an Ed25519 key")
-        return key.sign(message)
-    curve_cls, hash_cls, size = _EC_ALGS[alg]
-    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, curve_cls):
-        raise FormatError("status_list_unsupported_key", f"{alg} needs a matching EC key")
-    r, s = decode_dss_signature(key.sign(message, ec.ECDSA(hash_cls())))
-    return r.to_bytes(size, "big") + s.to_bytes(size, "big")
-
-
-def _verify(key: PublicKey, alg: str, message: bytes, signature: bytes) -> None:
     try:
-        if alg == "EdDSA":
-            if not isinstance(key, ed25519.Ed25519PublicKey):
-                raise FormatError("status_list_key_mismatch", "EdDSA needs an Ed25519 key")
-            key.verify(signature, message)
-            return
-        curve_cls, hash_cls, size = _EC_ALGS[alg]
-        if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, curve_cls):
-            raise FormatError("status_list_key_mismatch", f"{alg} needs a matching EC key")
-        if len(signature) != 2 * size:
-            raise FormatError("status_list_invalid_signature", "signature has the wrong length")
-        r = int.from_bytes(signature[:size], "big")
-        s = int.from_bytes(signature[size:], "big")
-        key.verify(encode_dss_signature(r, s), message, ec.ECDSA(hash_cls()))
-    except InvalidSignature as exc:
-        raise FormatError("status_list_invalid_signature", "signature does not verify") from exc
+        return _jws.alg_for_key(key)
+    except FormatError as exc:
+        raise FormatError("status_list_unsupported_key", "unsupported signing key") from exc
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise FormatError("status_list_token_invalid", "duplicate JSON member")
-        out[k] = v
-    return out
-
-
-def _json_loads(data: bytes) -> Any:
-    try:
-        return json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except FormatError:
-        raise
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise FormatError("status_list_token_invalid", "not valid JSON") from exc
-
-
-def _cbor_loads(data: bytes) -> Any:
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise FormatError("status_list_token_invalid", "CBOR input must be bytes")
-    try:
-        return cbor2.loads(bytes(data))
-    except Exception as exc:  # cbor2 raises assorted errors on hostile input; only FormatError may leave
-        raise FormatError("status_list_token_invalid", "not valid CBOR") from exc
-
-
-def _resolve_key(
-    key: PublicKey | None,
-    chain: list[x509.Certificate] | None,
-    chain_validator: ChainValidatorLike | None,
-    now: datetime,
-) -> PublicKey:
-    """§8.3 step 3a / §11.3: a key passed by the caller, or the leaf of an ``x5c``/``x5chain`` the validator trusts."""
-    if key is not None:
-        return key
-    if chain_validator is None:
-        raise FormatError("status_list_no_key", "no verification key and no chain validator")
-    if not chain:
-        raise FormatError("status_list_no_key", "token carries no certificate chain")
-    try:
-        chain_validator.validate(chain, now=now)
-    except PortfeilError as exc:
-        raise FormatError("status_list_untrusted_chain", "certificate chain is not trusted") from exc
-    pub = chain[0].public_key()
-    if not isinstance(pub, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
-        raise FormatError("status_list_unsupported_key", "unsupported leaf key type")
-    return pub
-
-
-def _load_chain_der(items: Sequence[bytes]) -> list[x509.Certificate]:
-    try:
-        return [x509.load_der_x509_certificate(bytes(c)) for c in items]
-    except (ValueError, TypeError) as exc:
-        raise FormatError("status_list_invalid_x5c", "certificate chain is not DER X.509") from exc
+def _cose_algs(algorithms: Collection[str]) -> frozenset[int]:
+    return frozenset(cose_alg for cose_alg, name in _cose.ALG_NAMES.items() if name in algorithms)
 
 
 # ================================================================================================================
@@ -562,12 +492,6 @@ def _check_sub(sub: object, uri: str) -> str:
     return sub
 
 
-def _check_alg(alg: object, allowed: frozenset[str]) -> str:
-    if not isinstance(alg, str) or alg not in allowed or alg not in _JOSE_TO_COSE:
-        raise FormatError("status_list_alg_not_allowed", "signature algorithm is not allowed")
-    return alg
-
-
 # -- JWT (§5.1) ------------------------------------------------------------------------------------------------------
 
 
@@ -584,12 +508,7 @@ def issue_status_list_jwt(
     extra_claims: Mapping[str, Any] | None = None,
 ) -> str:
     """§5.1: sign a Status List Token in JWT form (``typ`` ``statuslist+jwt``; ``sub``, ``iat``, ``exp``, ``ttl``)."""
-    alg = _alg_for_key(key)
-    header: dict[str, Any] = {"alg": alg, "typ": JWT_TYP}
-    if kid is not None:
-        header["kid"] = kid
-    if x5c:
-        header["x5c"] = [base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode() for c in x5c]
+    _alg_for_key(key)
     payload: dict[str, Any] = dict(extra_claims or {})
     payload.update({"sub": uri, "iat": _timestamp(now), "status_list": status_list.to_json()})
     if exp is not None:
@@ -598,33 +517,11 @@ def issue_status_list_jwt(
         if ttl <= 0:
             raise FormatError("status_list_invalid_ttl", "ttl must be positive")
         payload["ttl"] = ttl
-    h = _b64url_encode(json.dumps(header, separators=(",", ":")).encode())
-    p = _b64url_encode(json.dumps(payload, separators=(",", ":")).encode())
-    signing_input = f"{h}.{p}".encode("ascii")
-    return f"{h}.{p}.{_b64url_encode(_sign(key, alg, signing_input))}"
-
-
-def _decode_jwt(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
-    """Split and decode a JWS compact serialization (no signature check): header, payload, input, signature."""
-    if not isinstance(token, str) or not token.isascii():
-        raise FormatError("status_list_token_invalid", "JWT must be an ASCII string")
-    parts = token.strip().split(".")
-    if len(parts) != 3:
-        raise FormatError("status_list_token_invalid", "JWT must have three parts")
-    header = _json_loads(_b64url_decode(parts[0], "status_list_token_invalid"))
-    payload = _json_loads(_b64url_decode(parts[1], "status_list_token_invalid"))
-    signature = _b64url_decode(parts[2], "status_list_token_invalid")
-    if not isinstance(header, dict) or not isinstance(payload, dict):
-        raise FormatError("status_list_token_invalid", "JWT header and payload must be objects")
-    return header, payload, f"{parts[0]}.{parts[1]}".encode("ascii"), signature
-
-
-def _typ_matches(typ: object, expected: str) -> bool:
-    # RFC 7515 §4.1.9: "application/" may be omitted; media types compare case-insensitively
-    if not isinstance(typ, str):
-        return False
-    t = typ.lower()
-    return t in (expected, "application/" + expected)
+    header = {"kid": kid} if kid is not None else None
+    try:
+        return _jws.sign_compact(payload, key, typ=JWT_TYP, x5c=tuple(x5c or ()), header=header)
+    except FormatError as exc:
+        raise _restate(exc) from exc
 
 
 def verify_status_list_jwt(
@@ -634,41 +531,38 @@ def verify_status_list_jwt(
     now: datetime,
     key: PublicKey | None = None,
     chain_validator: ChainValidatorLike | None = None,
-    algorithms: frozenset[str] = DEFAULT_ALGORITHMS,
+    algorithms: Collection[str] = DEFAULT_ALGORITHMS,
     leeway: int = 60,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
 ) -> StatusListToken:
     """§8.3 steps 3-5 for a JWT Status List Token fetched from ``uri``.
 
-    Checks ``typ``, the algorithm allow-list, the signature (``key``, or the ``x5c`` chain through
-    ``chain_validator``), ``sub == uri``, ``iat``, ``exp`` and ``ttl``, then decompresses ``status_list``.
+    Checks ``typ`` (``statuslist+jwt``, or with the ``application/`` prefix RFC 7515 §4.1.9 allows), the
+    algorithm allow-list, the signature (``key``, or the ``x5c`` chain through ``chain_validator``), then
+    ``sub == uri``, ``iat``, ``exp`` and ``ttl``, and decompresses ``status_list`` under ``max_bytes``.
     """
-    if isinstance(token, str) and len(token) > max_token_bytes:
-        raise FormatError("status_list_token_too_large", "status list token is too large")
-    header, payload, signing_input, signature = _decode_jwt(token)
-    if not _typ_matches(header.get("typ"), JWT_TYP):
-        raise FormatError("status_list_wrong_typ", "typ must be statuslist+jwt")
-    alg = _check_alg(header.get("alg"), algorithms)
-    if "crit" in header:
-        raise FormatError("status_list_unsupported_crit", "critical header parameters are not understood")
-    chain: list[x509.Certificate] | None = None
-    if "x5c" in header:
-        x5c = header["x5c"]
-        if not isinstance(x5c, list) or not x5c or not all(isinstance(c, str) for c in x5c):
-            raise FormatError("status_list_invalid_x5c", "x5c must be a non-empty array of strings")
-        try:
-            chain = _load_chain_der([base64.b64decode(c, validate=True) for c in x5c])
-        except (binascii.Error, ValueError) as exc:
-            raise FormatError("status_list_invalid_x5c", "x5c entries must be base64 DER") from exc
-    _verify(_resolve_key(key, chain, chain_validator, now), alg, signing_input, signature)
+    _timestamp(now)
+    try:
+        verified = _jws.verify_compact(
+            token,
+            key=key,
+            trust=chain_validator,
+            now=now,
+            typ=(JWT_TYP, "application/" + JWT_TYP),
+            algorithms=algorithms,
+            max_size=max_token_bytes,
+        )
+    except FormatError as exc:
+        raise _restate(exc) from exc
+    payload = verified.payload
     sub = _check_sub(payload.get("sub"), uri)
     iat, exp, ttl = _check_times(payload.get("iat"), payload.get("exp"), payload.get("ttl"), now, leeway)
     if "status_list" not in payload:
         raise FormatError("status_list_missing", "status_list claim is required")
     sl = StatusList.from_json(payload["status_list"], max_bytes=max_bytes)
     return StatusListToken(
-        sub=sub, iat=iat, exp=exp, ttl=ttl, status_list=sl, form="jwt", header=header, claims=payload
+        sub=sub, iat=iat, exp=exp, ttl=ttl, status_list=sl, form="jwt", header=verified.header, claims=payload
     )
 
 
@@ -686,16 +580,10 @@ def issue_status_list_cwt(
     x5chain: Sequence[x509.Certificate] | None = None,
     kid: bytes | None = None,
 ) -> bytes:
-    """§5.2: sign a Status List Token as a CWT (tagged COSE_Sign1, protected ``typ`` 16 =
-    ``application/statuslist+cwt``; claims 2 sub, 6 iat, 4 exp, 65534 ttl, 65533 status_list)."""
-    alg = _alg_for_key(key)
-    protected: dict[int, Any] = {_COSE_ALG: _JOSE_TO_COSE[alg], _COSE_TYP: CWT_TYP}
-    if x5chain:
-        ders = [c.public_bytes(serialization.Encoding.DER) for c in x5chain]
-        protected[_COSE_X5CHAIN] = ders[0] if len(ders) == 1 else ders
-    unprotected: dict[int, Any] = {}
-    if kid is not None:
-        unprotected[_COSE_KID] = kid
+    """§5.2: sign a Status List Token as a CWT: tagged COSE_Sign1 (RFC 9052) with protected ``typ`` (16, RFC 9596)
+    ``application/statuslist+cwt``; claims 2 sub, 6 iat, 4 exp, 65534 ttl, 65533 status_list. An ``x5chain``
+    goes into the protected header, so the chain is covered by the signature."""
+    _alg_for_key(key)
     claims: dict[int, Any] = {CWT_CLAIM_SUB: uri, CWT_CLAIM_IAT: _timestamp(now)}
     if exp is not None:
         claims[CWT_CLAIM_EXP] = exp
@@ -704,32 +592,19 @@ def issue_status_list_cwt(
             raise FormatError("status_list_invalid_ttl", "ttl must be positive")
         claims[CWT_CLAIM_TTL] = ttl
     claims[CWT_CLAIM_STATUS_LIST] = status_list.to_cbor_map()
-    protected_bytes = cbor2.dumps(protected)
-    payload = cbor2.dumps(claims)
-    to_be_signed = cbor2.dumps(["Signature1", protected_bytes, b"", payload])  # RFC 9052 §4.4
-    signature = _sign(key, alg, to_be_signed)
-    return bytes(cbor2.dumps(cbor2.CBORTag(_COSE_SIGN1_TAG, [protected_bytes, unprotected, payload, signature])))
-
-
-def _decode_cose_sign1(data: bytes) -> tuple[Mapping[Any, Any], Mapping[Any, Any], bytes, bytes, bytes]:
-    """Decode a (tagged or untagged) COSE_Sign1: protected map, unprotected map, payload, Sig_structure, signature."""
-    obj = _cbor_loads(data)
-    if isinstance(obj, cbor2.CBORTag):
-        if obj.tag != _COSE_SIGN1_TAG:
-            raise FormatError("status_list_token_invalid", "not a COSE_Sign1")
-        obj = obj.value
-    if not isinstance(obj, list | tuple) or len(obj) != 4:  # cbor2 decodes tagged arrays as tuples
-        raise FormatError("status_list_token_invalid", "COSE_Sign1 must be an array of four")
-    protected_bytes, unprotected, payload, signature = obj
-    if not isinstance(protected_bytes, bytes) or not isinstance(unprotected, Mapping):
-        raise FormatError("status_list_token_invalid", "malformed COSE headers")
-    if not isinstance(payload, bytes) or not isinstance(signature, bytes):
-        raise FormatError("status_list_token_invalid", "COSE payload must be attached")
-    protected = _cbor_loads(protected_bytes) if protected_bytes else {}
-    if not isinstance(protected, Mapping):
-        raise FormatError("status_list_token_invalid", "protected header must be a map")
-    sig_structure = cbor2.dumps(["Signature1", protected_bytes, b"", payload])
-    return protected, unprotected, payload, bytes(sig_structure), signature
+    chain = [c.public_bytes(serialization.Encoding.DER) for c in x5chain or ()]
+    try:
+        signed = _cose.sign1(
+            _cose.cbor_encode(claims),
+            key,
+            protected={_COSE_TYP: CWT_TYP},
+            unprotected={_cose.HEADER_KID: kid} if kid is not None else None,
+            x5chain=chain or None,
+            x5chain_protected=True,
+        )
+    except FormatError as exc:
+        raise _restate(exc) from exc
+    return signed.encode(tagged=True)
 
 
 def verify_status_list_cwt(
@@ -739,44 +614,64 @@ def verify_status_list_cwt(
     now: datetime,
     key: PublicKey | None = None,
     chain_validator: ChainValidatorLike | None = None,
-    algorithms: frozenset[str] = DEFAULT_ALGORITHMS,
+    algorithms: Collection[str] = DEFAULT_ALGORITHMS,
     leeway: int = 60,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
 ) -> StatusListToken:
-    """§8.3 steps 3-5 for a CWT Status List Token fetched from ``uri`` (same checks as the JWT form)."""
-    if isinstance(token, bytes | bytearray) and len(token) > max_token_bytes:
-        raise FormatError("status_list_token_too_large", "status list token is too large")
-    protected, unprotected, payload_bytes, sig_structure, signature = _decode_cose_sign1(token)
-    if protected.get(_COSE_TYP) != CWT_TYP:
-        raise FormatError("status_list_wrong_typ", "protected typ must be application/statuslist+cwt")
-    cose_alg = protected.get(_COSE_ALG)
-    alg = _check_alg(_COSE_TO_JOSE.get(cose_alg) if isinstance(cose_alg, int) else None, algorithms)
-    if _COSE_CRIT in protected:
-        raise FormatError("status_list_unsupported_crit", "critical header parameters are not understood")
-    chain: list[x509.Certificate] | None = None
-    raw_chain = protected.get(_COSE_X5CHAIN, unprotected.get(_COSE_X5CHAIN))
-    if raw_chain is not None:
-        items = [raw_chain] if isinstance(raw_chain, bytes) else raw_chain
-        if not isinstance(items, list | tuple) or not items or not all(isinstance(c, bytes) for c in items):
-            raise FormatError("status_list_invalid_x5c", "x5chain must be a byte string or an array of them")
-        chain = _load_chain_der(items)
-    _verify(_resolve_key(key, chain, chain_validator, now), alg, sig_structure, signature)
-    claims = _cbor_loads(payload_bytes)
+    """§8.3 steps 3-5 for a CWT Status List Token fetched from ``uri`` (same checks as the JWT form; ``typ``
+    must be in the protected header)."""
+    _timestamp(now)
+    if not isinstance(token, bytes | bytearray | memoryview):
+        raise FormatError("status_list_token_invalid", "a CWT must be bytes")
+    try:
+        sign1 = _cose.decode_sign1(bytes(token), max_bytes=max_token_bytes)
+        if sign1.protected.get(_COSE_TYP) != CWT_TYP:
+            raise FormatError("status_list_wrong_typ", "protected typ must be application/statuslist+cwt")
+        allowed = _cose_algs(algorithms)
+        if sign1.alg not in allowed:
+            raise FormatError("status_list_alg_not_allowed", "signature algorithm is not allowed")
+        pub = key if key is not None else _key_from_x5chain(sign1, chain_validator, now)
+        payload = sign1.verify(pub, allowed_algs=allowed)
+        claims = _cose.cbor_decode(payload, what="CWT claims", max_bytes=max_token_bytes)
+    except FormatError as exc:
+        if exc.code.startswith("status_list_"):
+            raise
+        raise _restate(exc) from exc
     if not isinstance(claims, Mapping):
         raise FormatError("status_list_token_invalid", "CWT claims must be a map")
     sub = _check_sub(claims.get(CWT_CLAIM_SUB), uri)
-    iat, exp, ttl = _check_times(
-        claims.get(CWT_CLAIM_IAT), claims.get(CWT_CLAIM_EXP), claims.get(CWT_CLAIM_TTL), now, leeway
-    )
-    if ttl is not None and not isinstance(claims.get(CWT_CLAIM_TTL), int):
+    raw_ttl = claims.get(CWT_CLAIM_TTL)
+    if raw_ttl is not None and (isinstance(raw_ttl, bool) or not isinstance(raw_ttl, int)):
         raise FormatError("status_list_invalid_ttl", "ttl must be an unsigned integer")
+    iat, exp, ttl = _check_times(claims.get(CWT_CLAIM_IAT), claims.get(CWT_CLAIM_EXP), raw_ttl, now, leeway)
     if CWT_CLAIM_STATUS_LIST not in claims:
         raise FormatError("status_list_missing", "status list claim (65533) is required")
     sl = StatusList.from_cbor_map(claims[CWT_CLAIM_STATUS_LIST], max_bytes=max_bytes)
     return StatusListToken(
-        sub=sub, iat=iat, exp=exp, ttl=ttl, status_list=sl, form="cwt", header=protected, claims=claims
+        sub=sub, iat=iat, exp=exp, ttl=ttl, status_list=sl, form="cwt", header=sign1.protected, claims=claims
     )
+
+
+def _key_from_x5chain(sign1: _cose.CoseSign1, trust: ChainValidatorLike | None, now: datetime) -> PublicKey:
+    """§8.3 step 3a / §11.3: the leaf key of an ``x5chain`` that ``trust`` validates."""
+    if trust is None:
+        raise FormatError("status_list_no_key", "no verification key and no chain validator")
+    chain = sign1.x5chain
+    if not chain:
+        raise FormatError("status_list_no_key", "token carries no certificate chain")
+    try:
+        leaf = trust.validate(chain, now=now)
+    except FormatError:
+        raise
+    except PortfeilError as exc:
+        raise FormatError("status_list_untrusted_chain", "certificate chain is not trusted", cause=exc.code) from exc
+    except (ValueError, TypeError) as exc:
+        raise FormatError("status_list_untrusted_chain", "certificate chain is not trusted") from exc
+    pub = leaf.public_key()
+    if not isinstance(pub, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
+        raise FormatError("status_list_key_mismatch", "unsupported leaf key type")
+    return pub
 
 
 def verify_status_list_token(
@@ -786,24 +681,21 @@ def verify_status_list_token(
     now: datetime,
     key: PublicKey | None = None,
     chain_validator: ChainValidatorLike | None = None,
-    algorithms: frozenset[str] = DEFAULT_ALGORITHMS,
+    algorithms: Collection[str] = DEFAULT_ALGORITHMS,
     leeway: int = 60,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> StatusListToken:
     """§8.2: a JWT arrives as text (``application/statuslist+jwt``), a CWT as bytes (``application/statuslist+cwt``)."""
-    kwargs: dict[str, Any] = {
-        "uri": uri,
-        "now": now,
-        "key": key,
-        "chain_validator": chain_validator,
-        "algorithms": algorithms,
-        "leeway": leeway,
-        "max_bytes": max_bytes,
-    }
     if isinstance(token, str):
-        return verify_status_list_jwt(token, **kwargs)
+        return verify_status_list_jwt(
+            token, uri=uri, now=now, key=key, chain_validator=chain_validator, algorithms=algorithms,
+            leeway=leeway, max_bytes=max_bytes,
+        )  # fmt: skip
     if isinstance(token, bytes | bytearray):
-        return verify_status_list_cwt(bytes(token), **kwargs)
+        return verify_status_list_cwt(
+            bytes(token), uri=uri, now=now, key=key, chain_validator=chain_validator, algorithms=algorithms,
+            leeway=leeway, max_bytes=max_bytes,
+        )  # fmt: skip
     raise FormatError("status_list_token_invalid", "token must be text (JWT) or bytes (CWT)")
 
 
