@@ -146,3 +146,33 @@ def test_protocol_conformance(store: FileKeyStore) -> None:
     assert mem.names() == ["a"]
     with pytest.raises(PKIError, match="invalid_key_name"):
         mem.put_key("../x", k)
+
+
+def _create_in_child(directory: str, queue: object) -> None:
+    store = FileKeyStore(Path(directory), b"pw")
+    queue.put(private_jwk(store.get_or_create_key("shared"))["d"])  # type: ignore[attr-defined]
+
+
+def test_get_or_create_across_processes(tmp_path: Path) -> None:
+    """Four processes race to create one key: all end up with the same key (exclusive hard-link creation)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_create_in_child, args=(str(tmp_path / "k"), queue)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    results = {queue.get(timeout=5) for _ in procs}
+    assert len(results) == 1
+    assert sorted(p.name for p in (tmp_path / "k").iterdir()) == ["shared.key.pem"]
+
+
+def test_rotated_key_is_reloaded(store: FileKeyStore, tmp_path: Path) -> None:
+    first = store.get_or_create_key("rot")
+    other_process = FileKeyStore(store.directory, b"correct horse battery staple")
+    second = generate_private_key()
+    other_process.put_key("rot", second)
+    assert private_jwk(store.get_key("rot")) == private_jwk(second)  # type: ignore[arg-type]
+    assert private_jwk(first) != private_jwk(second)

@@ -110,7 +110,9 @@ class MemoryKeyStore:
 class FileKeyStore:
     """A :class:`KeyStore` in one directory of passphrase-encrypted PKCS#8 PEM files.
 
-    Decrypted keys are kept in memory after the first read (the key derivation is deliberately slow).
+    Decrypted keys are kept in memory after the first read (the key derivation is deliberately slow) and read
+    again when the file changes. Safe for several processes sharing the directory: writes are atomic and
+    :meth:`get_or_create_key` never overwrites a key another process created first.
     """
 
     def __init__(self, directory: Path, passphrase: bytes) -> None:
@@ -119,7 +121,7 @@ class FileKeyStore:
         self.directory = Path(directory)
         self._passphrase = passphrase
         self._lock = threading.RLock()
-        self._cache: dict[str, PrivateKey] = {}
+        self._cache: dict[str, tuple[PrivateKey, tuple[int, int, int]]] = {}
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     # -- paths and atomic writes ----------------------------------------------------------------------------
@@ -188,25 +190,37 @@ class FileKeyStore:
         return _check_key(key)
 
     def get_key(self, name: str) -> PrivateKey | None:
+        """The key, decrypted once and then served from memory while the file stays the same (a key rotated
+        by another process, i.e. a replaced file, is read again)."""
         path = self._path(name, _KEY_SUFFIX)
         with self._lock:
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                self._cache.pop(name, None)
+                return None
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
             cached = self._cache.get(name)
-            if cached is not None:
-                return cached
+            if cached is not None and cached[1] == stamp:
+                return cached[0]
             try:
                 data = path.read_bytes()
             except FileNotFoundError:
                 return None
             key = self._load(data)
-            self._cache[name] = key
+            self._cache[name] = (key, stamp)
             return key
+
+    def _remember(self, name: str, key: PrivateKey, path: Path) -> None:
+        st = path.stat()
+        self._cache[name] = (key, (st.st_ino, st.st_mtime_ns, st.st_size))
 
     def put_key(self, name: str, key: PrivateKey) -> None:
         path = self._path(name, _KEY_SUFFIX)
         data = self._encrypt(_check_key(key))
         with self._lock:
             self._atomic_write(path, data)
-            self._cache[name] = key
+            self._remember(name, key, path)
 
     def get_or_create_key(self, name: str, alg: str = "ES256") -> PrivateKey:
         path = self._path(name, _KEY_SUFFIX)
@@ -222,7 +236,7 @@ class FileKeyStore:
                 if theirs is None:  # pragma: no cover - deleted in between
                     raise PKIError("keystore_corrupt", "the key vanished while being created")
                 return theirs
-            self._cache[name] = key
+            self._remember(name, key, path)
             return key
 
     # -- certificates ---------------------------------------------------------------------------------------
