@@ -18,6 +18,7 @@ from portfeil.formats.cose import (
     ALG_ES384,
     CoseSign1,
     cbor_decode,
+    cbor_decode_many,
     cose_key_from_public_key,
     decode_sign1,
     public_key_from_cose_key,
@@ -320,3 +321,44 @@ def test_fuzz_mutated_valid_message_only_format_error(pos: int, byte: int) -> No
         msg.verify(key)
     except FormatError:
         pass
+
+
+# ----------------------------------------------------------------------------- cbor_decode_many
+def test_decode_many_equals_decoding_each() -> None:
+    chunks = [cbor2.dumps(v) for v in (1, "a", {"x": [1, 2]}, b"\x00" * 40, None)]
+    assert cbor_decode_many(chunks) == [cbor_decode(c) for c in chunks]
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        [cbor2.dumps(1) + cbor2.dumps(2), cbor2.dumps(3)],  # trailing item in the first chunk
+        [b"\x82\x01", b"\x02"],  # truncated first chunk completed by the next one
+        [b"\x82\x01", b"\x02", cbor2.dumps(4)],
+        [cbor2.dumps(1), b""],
+        [cbor2.dumps(1), b"\x51"],  # a bstr head that would swallow the separator
+        [cbor2.dumps(1), b"\xff"],
+    ],
+)
+def test_decode_many_rejects_chunks_that_are_not_exactly_one_item(chunks: list[bytes]) -> None:
+    with pytest.raises(FormatError):
+        cbor_decode_many(chunks)
+
+
+def _individually(chunks: list[bytes]) -> list[object] | None:
+    try:
+        return [cbor_decode(c) for c in chunks]
+    except FormatError:
+        return None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.binary(min_size=1, max_size=12), min_size=1, max_size=6))
+def test_fuzz_decode_many_agrees_with_decoding_each(chunks: list[bytes]) -> None:
+    expected = _individually(chunks)
+    try:
+        got = cbor_decode_many(chunks)
+    except FormatError:
+        assert expected is None
+        return
+    assert repr(got) == repr(expected)  # repr: NaN != NaN

@@ -633,3 +633,23 @@ def test_cose_sign1_dataclass_is_reencoded_identically(env: Setup) -> None:
     auth = decode_sign1(cbor2.loads(env.issuer_signed)["issuerAuth"])
     assert isinstance(auth, CoseSign1)
     assert auth.encode(tagged=False) == cbor2.dumps(cbor2.loads(env.issuer_signed)["issuerAuth"])
+
+
+@pytest.mark.parametrize(
+    "payload_suffix",
+    [b"\x00", b""],
+    ids=["trailing_byte", "indefinite_bstr"],
+)
+def test_rejects_mso_payload_not_exactly_tag24_bstr(env: Setup, payload_suffix: bytes) -> None:
+    """MobileSecurityObjectBytes must be exactly #6.24(bstr), even when the DS signed something else."""
+    auth = decode_sign1(cbor2.loads(env.issuer_signed)["issuerAuth"])
+    mso_raw = cbor2.loads(auth.payload or b"").value
+    if payload_suffix:
+        payload = cbor2.dumps(cbor2.CBORTag(24, mso_raw)) + payload_suffix
+    else:  # indefinite-length byte string: d8 18 5f <chunk> ff
+        payload = b"\xd8\x18\x5f" + cbor2.dumps(mso_raw) + b"\xff"
+    forged = sign1(payload, env.ds_key, x5chain=[env.ds_cert.public_bytes(Encoding.DER)], tagged=False)
+    issuer_signed = cbor2.dumps({"nameSpaces": {}, "issuerAuth": forged.to_cbor_obj()})
+    with pytest.raises(FormatError) as exc:
+        MdocVerifier([env.iaca.certificate]).verify_issuer_signed(issuer_signed, now=NOW)
+    assert _code(exc) == "mdoc_malformed"

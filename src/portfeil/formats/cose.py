@@ -17,9 +17,10 @@ Security rules enforced here:
 
 from __future__ import annotations
 
-import io
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Final, TypeAlias
 
 import cbor2
@@ -35,6 +36,8 @@ __all__ = [
     "ALG_ES256",
     "ALG_ES384",
     "ALG_NAMES",
+    "CBOR_ARRAY_TYPES",
+    "CBOR_MAP_TYPES",
     "DEFAULT_ALLOWED_ALGS",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_DEPTH",
@@ -49,6 +52,7 @@ __all__ = [
     "PublicKey",
     "alg_for_private_key",
     "cbor_decode",
+    "cbor_decode_many",
     "cbor_encode",
     "cose_key_from_public_key",
     "decode_sign1",
@@ -116,6 +120,17 @@ _CBOR_ERRORS: Final = (
 )  # fmt: skip
 
 
+# One random byte string appended after the input: decoding ``[input, sentinel]`` with the fast ``cbor2.loads``
+# yields the sentinel as second element only if the input is exactly one complete data item (trailing bytes or a
+# truncated item would shift it, and the input cannot predict 16 random bytes).
+_SENTINEL_VALUE: Final = os.urandom(16)
+_SENTINEL: Final = cbor2.dumps(_SENTINEL_VALUE)
+
+CBOR_MAP_TYPES: Final = (dict, cbor2.frozendict)
+"""Concrete types a decoded CBOR map can have (tag contents decode immutably in cbor2 6)."""
+CBOR_ARRAY_TYPES: Final = (list, tuple)
+
+
 def cbor_decode(
     data: bytes,
     *,
@@ -130,29 +145,83 @@ def cbor_decode(
     bytes and, unless allowed, indefinite lengths. Tags 0 (tdate) and 1004 (full-date) decode to
     ``datetime``/``date``; tag 24 and other tags stay :class:`cbor2.CBORTag`. Raises ``FormatError`` only.
     """
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise FormatError("cbor_malformed", f"{what}: expected bytes")
+    if type(data) is not bytes:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise FormatError("cbor_malformed", f"{what}: expected bytes")
+        data = bytes(data)
     if len(data) > max_bytes:
         raise FormatError("cbor_too_large", f"{what}: {len(data)} bytes exceeds the limit of {max_bytes}")
     if len(data) == 0:
         raise FormatError("cbor_malformed", f"{what}: empty input")
-    buf = io.BytesIO(data)
     try:
-        decoder = cbor2.CBORDecoder(
-            buf,
+        wrapped = cbor2.loads(
+            b"\x82" + data + _SENTINEL,
             semantic_decoders=_SEMANTIC_DECODERS,
-            max_depth=max_depth,
+            max_depth=max_depth + 1,
             allow_indefinite=allow_indefinite,
             allow_duplicate_keys=False,
         )
-        value = decoder.decode()
-    except FormatError:
-        raise
     except _CBOR_ERRORS as exc:
         raise FormatError("cbor_malformed", f"{what}: {type(exc).__name__}") from None
-    if buf.tell() != len(data):
-        raise FormatError("cbor_malformed", f"{what}: trailing bytes after the data item")
-    return value
+    if wrapped[1] != _SENTINEL_VALUE:
+        raise FormatError("cbor_malformed", f"{what}: not exactly one data item (trailing bytes)")
+    return wrapped[0]
+
+
+def _array_head(n: int) -> bytes:
+    if n < 24:
+        return bytes((0x80 | n,))
+    if n < 0x100:
+        return bytes((0x98, n))
+    if n < 0x10000:
+        return b"\x99" + n.to_bytes(2, "big")
+    return b"\x9a" + n.to_bytes(4, "big")
+
+
+def cbor_decode_many(
+    chunks: Sequence[bytes],
+    *,
+    what: str = "cbor",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    allow_indefinite: bool = False,
+) -> list[Any]:
+    """Decode several byte strings, each exactly one CBOR data item, in a single decoder call.
+
+    Same rules as :func:`cbor_decode`. The chunks are decoded as ``[[c1, S, c2, S, ...], S]`` with the secret
+    sentinel ``S``: a chunk with trailing bytes or a truncated chunk shifts some sentinel position (or runs out
+    of input), so each result is exactly its own chunk. Used for the many small IssuerSignedItems of an mdoc.
+    """
+    n = len(chunks)
+    if n == 0:
+        return []
+    total = 0
+    for chunk in chunks:
+        if type(chunk) is not bytes or not chunk:
+            raise FormatError("cbor_malformed", f"{what}: expected non-empty bytes")
+        total += len(chunk)
+    if total > max_bytes:
+        raise FormatError("cbor_too_large", f"{what}: {total} bytes exceeds the limit of {max_bytes}")
+    parts = [b"\x82", _array_head(2 * n)]
+    for chunk in chunks:
+        parts.append(chunk)
+        parts.append(_SENTINEL)
+    parts.append(_SENTINEL)
+    try:
+        wrapped = cbor2.loads(
+            b"".join(parts),
+            semantic_decoders=_SEMANTIC_DECODERS,
+            max_depth=max_depth + 2,
+            allow_indefinite=allow_indefinite,
+            allow_duplicate_keys=False,
+        )
+    except _CBOR_ERRORS as exc:
+        raise FormatError("cbor_malformed", f"{what}: {type(exc).__name__}") from None
+    items = wrapped[0]
+    if wrapped[1] != _SENTINEL_VALUE or items[1::2] != [_SENTINEL_VALUE] * n:
+        raise FormatError("cbor_malformed", f"{what}: not exactly one data item per chunk")
+    result: list[Any] = items[0::2]
+    return result
 
 
 def cbor_encode(value: Any) -> bytes:
@@ -195,11 +264,14 @@ def _check_key_matches_alg(key: PrivateKey | PublicKey, alg: int) -> None:
         raise FormatError("cose_alg_key_mismatch", f"algorithm {alg} does not fit the key")
 
 
+_ECDSA: Final = {ALG_ES256: ec.ECDSA(hashes.SHA256()), ALG_ES384: ec.ECDSA(hashes.SHA384())}
+
+
 def _raw_sign(key: PrivateKey, alg: int, data: bytes) -> bytes:
     _check_key_matches_alg(key, alg)
     if isinstance(key, ec.EllipticCurvePrivateKey):
         size = (key.curve.key_size + 7) // 8
-        der = key.sign(data, ec.ECDSA(hashes.SHA256() if alg == ALG_ES256 else hashes.SHA384()))
+        der = key.sign(data, _ECDSA[alg])
         r, s = decode_dss_signature(der)
         return r.to_bytes(size, "big") + s.to_bytes(size, "big")
     return key.sign(data)
@@ -213,7 +285,7 @@ def _raw_verify(key: PublicKey, alg: int, signature: bytes, data: bytes) -> None
             if len(signature) != 2 * size:
                 raise FormatError("cose_bad_signature", "signature has the wrong length")
             der = encode_dss_signature(int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big"))
-            key.verify(der, data, ec.ECDSA(hashes.SHA256() if alg == ALG_ES256 else hashes.SHA384()))
+            key.verify(der, data, _ECDSA[alg])
         else:
             key.verify(signature, data)
     except InvalidSignature:
@@ -221,12 +293,32 @@ def _raw_verify(key: PublicKey, alg: int, signature: bytes, data: bytes) -> None
 
 
 def _header_map(value: Any, what: str) -> dict[Any, Any]:
-    if not isinstance(value, Mapping):
+    if not isinstance(value, CBOR_MAP_TYPES):
         raise FormatError("cose_malformed", f"{what} header is not a map")
     for label in value:
-        if not isinstance(label, int | str) or isinstance(label, bool):
+        if type(label) is not int and type(label) is not str:
             raise FormatError("cose_malformed", f"{what} header label is not an int or text")
     return dict(value)
+
+
+_EMPTY_HEADER: Final[Mapping[Any, Any]] = MappingProxyType({})
+_PROTECTED_CACHE: dict[bytes, Mapping[Any, Any]] = {}
+_PROTECTED_CACHE_MAX: Final = 256
+
+
+def _protected_header(protected_bytes: bytes, max_bytes: int) -> Mapping[Any, Any]:
+    """Decoded protected header; short ones (the same few bytes for every message of a signer) are memoised."""
+    cached = _PROTECTED_CACHE.get(protected_bytes)
+    if cached is not None:
+        return cached
+    header = MappingProxyType(
+        _header_map(cbor_decode(protected_bytes, what="protected header", max_bytes=max_bytes), "protected")
+    )
+    if len(protected_bytes) <= 64:
+        if len(_PROTECTED_CACHE) >= _PROTECTED_CACHE_MAX:
+            _PROTECTED_CACHE.clear()
+        _PROTECTED_CACHE[protected_bytes] = header
+    return header
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,9 +463,9 @@ def decode_sign1(
         raise FormatError("cose_malformed", "signature is not a bstr")
     if payload is not None and not isinstance(payload, bytes):
         raise FormatError("cose_malformed", "payload is neither a bstr nor nil")
-    protected: dict[Any, Any] = {}
+    protected: Mapping[Any, Any] = _EMPTY_HEADER
     if protected_bytes:  # RFC 9052 §3: a zero-length bstr means an empty map
-        protected = _header_map(cbor_decode(protected_bytes, what="protected header", max_bytes=max_bytes), "protected")
+        protected = _protected_header(protected_bytes, max_bytes)
     unprot = _header_map(unprotected, "unprotected")
     if HEADER_ALG in unprot:
         raise FormatError("cose_alg_unprotected", "alg must be in the protected header")

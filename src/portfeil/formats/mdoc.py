@@ -22,19 +22,22 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
-from typing import Any, Final, Protocol
+from typing import Any, Final, NamedTuple, Protocol
 
 import cbor2
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from portfeil.formats.cose import (
+    CBOR_ARRAY_TYPES,
+    CBOR_MAP_TYPES,
     DEFAULT_ALLOWED_ALGS,
     DEFAULT_MAX_BYTES,
     CoseSign1,
     PrivateKey,
     PublicKey,
     cbor_decode,
+    cbor_decode_many,
     cose_key_from_public_key,
     decode_sign1,
     public_key_from_cose_key,
@@ -74,6 +77,7 @@ _DIGESTS: Final[Mapping[str, Callable[[bytes], Any]]] = {
 _SALT_BYTES: Final = 32  # 18013-5 §9.1.2.5 asks for at least 16 random bytes
 _MAX_DOCUMENTS: Final = 16
 _TAG_ENCODED_CBOR: Final = 24
+_DEVICE_AUTH_HEAD: Final = b"\x84" + cbor2.dumps("DeviceAuthentication")
 _EMPTY_DEVICE_NAMESPACES: Final = cbor2.dumps(cbor2.CBORTag(24, cbor2.dumps({})))
 
 
@@ -110,8 +114,7 @@ class VerifiedMdoc:
     device_alg: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class IssuerSignedItem:
+class IssuerSignedItem(NamedTuple):
     """One issuer-signed element; ``raw`` is the encoded ``IssuerSignedItem`` inside its tag 24."""
 
     namespace: str
@@ -156,13 +159,13 @@ def _tag24(value: Any, what: str) -> bytes:
 
 
 def _map(value: Any, what: str) -> Mapping[Any, Any]:
-    if not isinstance(value, Mapping):
+    if not isinstance(value, CBOR_MAP_TYPES):
         raise FormatError("mdoc_malformed", f"{what} is not a map")
     return value
 
 
 def _array(value: Any, what: str) -> Sequence[Any]:
-    if not isinstance(value, list | tuple):
+    if not isinstance(value, CBOR_ARRAY_TYPES):
         raise FormatError("mdoc_malformed", f"{what} is not an array")
     return value
 
@@ -194,8 +197,37 @@ def _as_bytes(data: bytes | str, max_bytes: int) -> bytes:
     raise FormatError("mdoc_malformed", "expected bytes or a base64url string")
 
 
+def _tag24_header(n: int) -> bytes:
+    """Head of ``#6.24(bstr)`` for a byte string of ``n`` bytes (RFC 8949 §3.1, shortest form as cbor2)."""
+    if n < 24:
+        return bytes((0xD8, 0x18, 0x40 | n))
+    if n < 0x100:
+        return bytes((0xD8, 0x18, 0x58, n))
+    if n < 0x10000:
+        return b"\xd8\x18\x59" + n.to_bytes(2, "big")
+    return b"\xd8\x18\x5a" + n.to_bytes(4, "big")
+
+
+def _untag24(data: bytes) -> bytes:
+    """The content of exactly one ``#6.24(bstr)`` item (RFC 8949 §3.4.5.1), e.g. MobileSecurityObjectBytes."""
+    if len(data) < 3 or data[0] != 0xD8 or data[1] != 0x18 or data[2] >> 5 != 2:
+        raise FormatError("mdoc_malformed", "not embedded CBOR (tag 24 bstr)")
+    info = data[2] & 0x1F
+    if info < 24:
+        start, length = 3, info
+    elif info <= 27:
+        size = 1 << (info - 24)
+        start = 3 + size
+        length = int.from_bytes(data[3:start], "big")
+    else:  # indefinite length (31) or reserved
+        raise FormatError("mdoc_malformed", "embedded CBOR must be a definite-length bstr")
+    if start + length != len(data):
+        raise FormatError("mdoc_malformed", "embedded CBOR length does not match")
+    return data[start:]
+
+
 def _encode_tag24(raw: bytes) -> bytes:
-    return cbor2.dumps(cbor2.CBORTag(_TAG_ENCODED_CBOR, raw))
+    return _tag24_header(len(raw)) + raw
 
 
 # ----------------------------------------------------------------------------------- session transcript
@@ -237,13 +269,7 @@ def _thumbprint_bytes(jwk_thumbprint: bytes | str | None) -> bytes | None:
 def device_authentication_bytes(session_transcript: bytes, doctype: str, device_namespaces_bytes: bytes) -> bytes:
     """``DeviceAuthenticationBytes = #6.24(bstr .cbor ["DeviceAuthentication", SessionTranscript, DocType,
     DeviceNameSpacesBytes])`` (18013-5 §9.1.3.4). ``session_transcript`` is embedded byte for byte."""
-    inner = (
-        b"\x84"
-        + cbor2.dumps("DeviceAuthentication")
-        + session_transcript
-        + cbor2.dumps(doctype)
-        + device_namespaces_bytes
-    )
+    inner = _DEVICE_AUTH_HEAD + session_transcript + cbor2.dumps(doctype) + device_namespaces_bytes
     return _encode_tag24(inner)
 
 
@@ -355,8 +381,7 @@ def _fresh_digest_id(rng: Callable[[int], bytes], used: set[int]) -> int:
 
 
 # ------------------------------------------------------------------------------------------ MSO parsing
-@dataclass(frozen=True, slots=True)
-class _Mso:
+class _Mso(NamedTuple):
     doctype: str
     digest_algorithm: str
     value_digests: Mapping[str, Mapping[int, bytes]]
@@ -372,8 +397,7 @@ def _parse_datetime(value: Any, what: str) -> datetime:
 
 
 def _parse_mso(payload: bytes, max_bytes: int) -> _Mso:
-    mso = _map(cbor_decode(_tag24(cbor_decode(payload, what="MSO", max_bytes=max_bytes), "MSO"),
-                           what="MSO", max_bytes=max_bytes), "MSO")  # fmt: skip
+    mso = _map(cbor_decode(_untag24(payload), what="MSO", max_bytes=max_bytes), "MSO")
     if mso.get("version") != _MSO_VERSION:
         raise FormatError("mdoc_unsupported_version", "MSO version is not 1.0")
     digest_algorithm = mso.get("digestAlgorithm")
@@ -385,7 +409,7 @@ def _parse_mso(payload: bytes, max_bytes: int) -> _Mso:
         ns = _text(ns, "valueDigests namespace")
         per: dict[int, bytes] = {}
         for digest_id, digest in _map(ids, "valueDigests entry").items():
-            if not isinstance(digest_id, int) or isinstance(digest_id, bool) or not isinstance(digest, bytes):
+            if type(digest_id) is not int or type(digest) is not bytes:
                 raise FormatError("mdoc_malformed", "valueDigests maps integers to byte strings")
             per[digest_id] = digest
         digests[ns] = per
@@ -542,7 +566,9 @@ def _check_items(items: Mapping[str, Sequence[IssuerSignedItem]], mso: _Mso) -> 
             expected = digests.get(item.digest_id)
             if expected is None:
                 raise FormatError("mdoc_element_not_covered", "an element's digestID is not in the MSO")
-            if not hmac.compare_digest(hash_fn(_encode_tag24(item.raw)).digest(), expected):
+            h = hash_fn(_tag24_header(len(item.raw)))
+            h.update(item.raw)
+            if not hmac.compare_digest(h.digest(), expected):
                 raise FormatError("mdoc_digest_mismatch", "an element does not match its MSO digest")
         out[ns] = list(lst)
     return out
@@ -615,8 +641,16 @@ class MdocVerifier:
         now = _utc(now, "now")
         raw = _as_bytes(data, self._max_bytes)
         obj = cbor_decode(raw, what="IssuerSigned", max_bytes=self._max_bytes)
-        verified, _ = self._verify_issuer_signed(obj, doctype, now)
-        return verified
+        mso, leaf, alg, namespaces = self._verify_issuer_signed(obj, doctype, now)
+        return VerifiedMdoc(
+            doctype=mso.doctype,
+            namespaces=MappingProxyType(namespaces),
+            validity=mso.validity,
+            ds_certificate=leaf,
+            device_key=mso.device_key,
+            status=mso.status,
+            issuer_alg=alg,
+        )
 
     # -- internals
     def _ds_key(self, issuer_auth: CoseSign1, now: datetime) -> tuple[x509.Certificate, PublicKey]:
@@ -646,11 +680,19 @@ class MdocVerifier:
             raise FormatError("mdoc_untrusted_issuer", "DS certificate lacks the mdoc DS extended key usage")
         return leaf, cached[0]
 
-    def _verify_issuer_signed(self, obj: Any, doctype: str | None, now: datetime) -> tuple[VerifiedMdoc, _Mso]:
-        issuer_auth, items = _parse_issuer_signed(obj, self._max_bytes)
+    def _verify_issuer_signed(
+        self, obj: Any, doctype: str | None, now: datetime
+    ) -> tuple[_Mso, x509.Certificate, int, dict[str, Mapping[str, Any]]]:
+        """issuerAuth (alg allow-list, DS chain + EKU, signature), MSO (docType, validity) and every returned
+        element against its digest, in one pass (18013-5 §9.3.1 steps 1-6)."""
+        if not isinstance(obj, CBOR_MAP_TYPES):
+            raise FormatError("mdoc_malformed", "IssuerSigned is not a map")
+        issuer_auth = decode_sign1(obj.get("issuerAuth"), max_bytes=self._max_bytes)
         alg = issuer_auth.alg
         if alg not in self._issuer_algs:
             raise FormatError("cose_alg_not_allowed", "issuerAuth algorithm is not allowed")
+        if issuer_auth.payload is None:
+            raise FormatError("mdoc_malformed", "issuerAuth has no payload")
         leaf, ds_key = self._ds_key(issuer_auth, now)
         payload = issuer_auth.verify(ds_key, allowed_algs=self._issuer_algs)
         mso = _parse_mso(payload, self._max_bytes)
@@ -665,30 +707,70 @@ class MdocVerifier:
             raise FormatError("mdoc_expired", "the MSO validity has ended")
         if not leaf.not_valid_before_utc <= v.signed <= leaf.not_valid_after_utc:
             raise FormatError("mdoc_signed_outside_ds_validity", "MSO signed outside the DS certificate validity")
-        checked = _check_items(items, mso)
-        namespaces = MappingProxyType(
-            {ns: MappingProxyType({i.identifier: _plain(i.value) for i in lst}) for ns, lst in checked.items()}
-        )
-        verified = VerifiedMdoc(
-            doctype=mso.doctype,
-            namespaces=namespaces,
-            validity=v,
-            ds_certificate=leaf,
-            device_key=mso.device_key,
-            status=mso.status,
-            issuer_alg=alg,
-        )
-        return verified, mso
+        return mso, leaf, alg, self._verified_elements(obj.get("nameSpaces", {}), mso)
+
+    def _verified_elements(self, namespaces: Any, mso: _Mso) -> dict[str, Mapping[str, Any]]:
+        """Decode each IssuerSignedItemBytes, check it against the MSO digest, refuse what the MSO does not
+        cover and duplicates (18013-5 §9.3.1 step 5); values as plain Python."""
+        if not isinstance(namespaces, CBOR_MAP_TYPES):
+            raise FormatError("mdoc_malformed", "nameSpaces is not a map")
+        hash_fn = _DIGESTS[mso.digest_algorithm]
+        max_bytes = self._max_bytes
+        tag_type, compare = cbor2.CBORTag, hmac.compare_digest
+        out: dict[str, Mapping[str, Any]] = {}
+        for ns, tags in namespaces.items():
+            digests = mso.value_digests.get(ns) if type(ns) is str else None
+            if digests is None:
+                raise FormatError("mdoc_namespace_not_covered", "a namespace is not covered by the MSO")
+            if not isinstance(tags, CBOR_ARRAY_TYPES):
+                raise FormatError("mdoc_malformed", "namespace items are not an array")
+            elements: dict[str, Any] = {}
+            seen_ids: set[int] = set()
+            raws: list[bytes] = []
+            for tag in tags:
+                if type(tag) is not tag_type or tag.tag != _TAG_ENCODED_CBOR or type(tag.value) is not bytes:
+                    raise FormatError("mdoc_malformed", "IssuerSignedItemBytes is not embedded CBOR (tag 24 bstr)")
+                raws.append(tag.value)
+            decoded = cbor_decode_many(raws, what="IssuerSignedItem", max_bytes=max_bytes)
+            for raw, item in zip(raws, decoded, strict=True):
+                if type(item) is not dict:
+                    raise FormatError("mdoc_malformed", "IssuerSignedItem is not a map")
+                digest_id = item.get("digestID")
+                identifier = item.get("elementIdentifier")
+                if (
+                    type(digest_id) is not int
+                    or type(identifier) is not str
+                    or type(item.get("random")) is not bytes
+                    or "elementValue" not in item
+                ):
+                    raise FormatError(
+                        "mdoc_malformed", "IssuerSignedItem lacks digestID/random/elementIdentifier/value"
+                    )
+                if identifier in elements or digest_id in seen_ids:
+                    raise FormatError("mdoc_duplicate_element", "an element appears twice")
+                seen_ids.add(digest_id)
+                expected = digests.get(digest_id)
+                if expected is None:
+                    raise FormatError("mdoc_element_not_covered", "an element's digestID is not in the MSO")
+                h = hash_fn(_tag24_header(len(raw)))
+                h.update(raw)
+                if not compare(h.digest(), expected):
+                    raise FormatError("mdoc_digest_mismatch", "an element does not match its MSO digest")
+                elements[identifier] = _plain(item["elementValue"])
+            out[ns] = MappingProxyType(elements)
+        return out
 
     def _verify_document(self, doc: Mapping[Any, Any], session_transcript: bytes, now: datetime) -> VerifiedMdoc:
         doctype = _text(doc.get("docType"), "docType")
-        verified, mso = self._verify_issuer_signed(doc.get("issuerSigned"), doctype, now)
+        mso, leaf, alg, namespaces = self._verify_issuer_signed(doc.get("issuerSigned"), doctype, now)
         device_signed = _map(doc.get("deviceSigned"), "deviceSigned")
-        ns_tag = device_signed.get("nameSpaces")
-        ns_raw = _tag24(ns_tag, "DeviceNameSpacesBytes")
-        device_ns = _map(cbor_decode(ns_raw, what="DeviceNameSpaces", max_bytes=self._max_bytes), "DeviceNameSpaces")
-        if device_ns:
-            raise FormatError("mdoc_device_signed_elements_unsupported", "device-signed elements are not accepted")
+        ns_raw = _tag24(device_signed.get("nameSpaces"), "DeviceNameSpacesBytes")
+        if ns_raw != b"\xa0":  # anything but the empty map (18013-5 §8.3.2.1.2.2 DeviceNameSpaces)
+            device_ns = _map(
+                cbor_decode(ns_raw, what="DeviceNameSpaces", max_bytes=self._max_bytes), "DeviceNameSpaces"
+            )
+            if device_ns:
+                raise FormatError("mdoc_device_signed_elements_unsupported", "device-signed elements are not accepted")
         device_auth = _map(device_signed.get("deviceAuth"), "deviceAuth")
         if "deviceSignature" not in device_auth:
             code = "mdoc_device_mac_unsupported" if "deviceMac" in device_auth else "mdoc_malformed"
@@ -709,20 +791,25 @@ class MdocVerifier:
                 ) from None
             raise
         return VerifiedMdoc(
-            doctype=verified.doctype,
-            namespaces=verified.namespaces,
-            validity=verified.validity,
-            ds_certificate=verified.ds_certificate,
-            device_key=verified.device_key,
-            status=verified.status,
-            issuer_alg=verified.issuer_alg,
+            doctype=mso.doctype,
+            namespaces=MappingProxyType(namespaces),
+            validity=mso.validity,
+            ds_certificate=leaf,
+            device_key=mso.device_key,
+            status=mso.status,
+            issuer_alg=alg,
             device_alg=device_alg,
         )
 
 
+_SCALARS: Final = frozenset({str, int, bool, bytes, float, date, datetime, type(None)})
+
+
 def _plain(value: Any) -> Any:
     """Element values as plain Python: maps -> dict, arrays -> list; dates stay date/datetime."""
-    if isinstance(value, Mapping):
+    if type(value) in _SCALARS:
+        return value
+    if isinstance(value, CBOR_MAP_TYPES):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
