@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from cryptography import x509
 
 from portfeil.formats import FormatError
 from portfeil.formats.dcql import (
@@ -693,3 +694,31 @@ def test_builder_side_to_dict_is_spec_shaped() -> None:
     out = q.to_dict()
     assert out["credential_sets"][1] == {"options": [["mdl-address"], ["photo_card-address"]], "required": False}
     assert out["credentials"][0]["claims"][0] == {"id": "given_name", "path": ["org.iso.18013.5.1", "given_name"]}
+
+
+def test_aki_query_against_a_real_issuer_chain() -> None:
+    """§6.1.1 ``aki``: the value is the base64url AKI keyIdentifier of a certificate in the credential's chain."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from portfeil.formats.dcql import authority_key_identifiers
+    from portfeil.pki.ca import create_root_ca, issue_leaf
+    from portfeil.pki.roles import Role
+
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    root = create_root_ca("PID Root", Role.PID_PROVIDER, now=now)
+    leaf = issue_leaf(
+        root, "PID Issuer", ec.generate_private_key(ec.SECP256R1()).public_key(), Role.PID_PROVIDER, now=now
+    )
+    akis = authority_key_identifiers([leaf, root.certificate])
+    root_ski = root.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    assert root_ski in akis
+    value = base64.urlsafe_b64encode(root_ski).rstrip(b"=").decode()
+    q = _q(trusted_authorities=[{"type": "aki", "values": [value]}])
+    cred = sd("pid", PID_VCT, {}, authority_key_identifiers=akis)
+    assert match_query(q, [cred]).can_be_satisfied
+    other_root = create_root_ca("Other Root", Role.PID_PROVIDER, now=now)
+    other_ski = other_root.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    q_other = _q(
+        trusted_authorities=[{"type": "aki", "values": [base64.urlsafe_b64encode(other_ski).decode().rstrip("=")]}]
+    )
+    assert not match_query(q_other, [cred]).can_be_satisfied

@@ -698,3 +698,15 @@ def test_issued_x5c_is_standard_base64_der(pki: PKI, revoked_list: StatusList) -
     token = issue_status_list_jwt(revoked_list, uri=URI, key=leaf_key, now=NOW, x5c=[leaf])
     header = parse_compact(token).header
     assert base64.b64decode(header["x5c"][0]) == leaf.public_bytes(serialization.Encoding.DER)
+
+
+def test_rejects_naive_now(key: ec.EllipticCurvePrivateKey, revoked_list: StatusList) -> None:
+    naive = NOW.replace(tzinfo=None)
+    jwt = issue_status_list_jwt(revoked_list, uri=URI, key=key, now=NOW)
+    cwt = issue_status_list_cwt(revoked_list, uri=URI, key=key, now=NOW)
+    with pytest.raises(FormatError) as err:
+        verify_status_list_jwt(jwt, uri=URI, now=naive, key=key.public_key())
+    assert err.value.code == "status_list_naive_time"
+    with pytest.raises(FormatError) as err:
+        verify_status_list_cwt(cwt, uri=URI, now=naive, key=key.public_key())
+    assert err.value.code == "status_list_naive_time"

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Final
 
+from cryptography import x509
+
 from portfeil.formats.errors import FormatError
 
 __all__ = [
@@ -49,6 +51,7 @@ __all__ = [
     "DcqlQuery",
     "MatchResult",
     "TrustedAuthoritiesQuery",
+    "authority_key_identifiers",
     "match_credential",
     "match_query",
     "select_json_claims",
@@ -608,6 +611,21 @@ class MatchResult:
                 for qid in s.satisfiable_options[0]:
                     chosen.setdefault(qid, None)
         return tuple(chosen)
+
+
+def authority_key_identifiers(chain: Iterable[x509.Certificate]) -> frozenset[bytes]:
+    """§6.1.1 ``aki``: the AuthorityKeyIdentifier key identifiers (RFC 5280 §4.2.1.1) of every certificate in a
+    credential's chain (``x5c`` of an SD-JWT VC, ``x5chain`` of an mdoc's IssuerAuth), for
+    :attr:`CandidateCredential.authority_key_identifiers`. Certificates without the extension add nothing."""
+    out: set[bytes] = set()
+    for cert in chain:
+        try:
+            ext = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier)
+        except (x509.ExtensionNotFound, ValueError):
+            continue
+        if ext.value.key_identifier:
+            out.add(bytes(ext.value.key_identifier))
+    return frozenset(out)
 
 
 def _trusted(candidate: CandidateCredential, queries: Sequence[TrustedAuthoritiesQuery]) -> bool:

@@ -761,8 +761,12 @@ class IndexAllocator:
         half_bits = max(1, -(-max(size - 1, 1).bit_length() // 2))
         self._half_bits = half_bits
         self._half_mask = (1 << half_bits) - 1
-        self._round_keys = [
-            hmac.new(self._key, b"portfeil-status-index" + bytes([r]), hashlib.sha256).digest()
+        # one keyed HMAC state per round, copied per call (saves re-keying on every round)
+        self._round_macs = [
+            hmac.new(
+                hmac.new(self._key, b"portfeil-status-index" + bytes([r]), hashlib.sha256).digest(),
+                digestmod=hashlib.sha256,
+            )
             for r in range(self.FEISTEL_ROUNDS)
         ]
 
@@ -784,8 +788,9 @@ class IndexAllocator:
         return self._size - self._counter
 
     def _round(self, r: int, value: int) -> int:
-        digest = hmac.new(self._round_keys[r], value.to_bytes(8, "big"), hashlib.sha256).digest()
-        return int.from_bytes(digest[:8], "big") & self._half_mask
+        mac = self._round_macs[r].copy()
+        mac.update(value.to_bytes(8, "big"))
+        return int.from_bytes(mac.digest()[:8], "big") & self._half_mask
 
     def _feistel(self, x: int) -> int:
         hb, mask = self._half_bits, self._half_mask
