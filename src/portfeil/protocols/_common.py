@@ -45,6 +45,11 @@ JtiSeen = Callable[[str], bool]
 """A replay check: returns True when the value was already seen (and records it otherwise)."""
 
 
+def one_of(value: object, allowed: Collection[str]) -> bool:
+    """``value`` is a string in ``allowed`` (membership tests on untrusted JSON values must not hash lists)."""
+    return isinstance(value, str) and value in allowed
+
+
 def b64url_encode(data: bytes) -> str:
     return jws.b64url_encode(data)
 

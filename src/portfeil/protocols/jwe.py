@@ -22,7 +22,7 @@ from joserfc.jwk import ECKey
 
 from portfeil.errors import PortfeilError
 from portfeil.pki.keys import public_jwk
-from portfeil.protocols._common import jwk_thumbprint
+from portfeil.protocols._common import jwk_thumbprint, one_of
 from portfeil.protocols.errors import ProtocolError
 
 __all__ = [
@@ -74,7 +74,7 @@ def generate_encryption_key(*, alg: str = "ECDH-ES", curve: str = "P-256") -> En
 
 
 def _import_public(jwk: Mapping[str, Any], code: str) -> ECKey:
-    if not isinstance(jwk, Mapping) or jwk.get("kty") != "EC" or jwk.get("crv") not in _CURVES or "d" in jwk:
+    if not isinstance(jwk, Mapping) or jwk.get("kty") != "EC" or not one_of(jwk.get("crv"), _CURVES) or "d" in jwk:
         raise ProtocolError(code, "encryption key must be a public EC P-256/P-384 JWK")
     if jwk.get("use") not in (None, "enc"):
         raise ProtocolError(code, "the JWK is not an encryption key")
@@ -96,9 +96,9 @@ def encrypt(
     """Encrypt to ``recipient_jwk`` (compact serialisation, RFC 7516 §7.1). ``alg`` defaults to the JWK's ``alg``
     (OpenID4VP 1.0 §8.3, OpenID4VCI 1.0 §10) or ECDH-ES; the ``kid`` of the JWK goes into the header."""
     alg = alg or str(recipient_jwk.get("alg") or "ECDH-ES")
-    if alg not in ALLOWED_ALGS:
+    if not one_of(alg, ALLOWED_ALGS):
         raise ProtocolError(code, "JWE alg is not supported")
-    if enc not in ALLOWED_ENCS:
+    if not one_of(enc, ALLOWED_ENCS):
         raise ProtocolError(code, "JWE enc is not supported")
     key = _import_public(recipient_jwk, code)
     protected: dict[str, Any] = {"alg": alg, "enc": enc}
@@ -144,9 +144,9 @@ def decrypt(
     if token.count(".") != 4:
         raise ProtocolError(code, "JWE must be in compact serialisation")
     header = _header(token, code)
-    if header.get("alg") not in algorithms or header.get("alg") not in ALLOWED_ALGS:
+    if not one_of(header.get("alg"), algorithms) or not one_of(header.get("alg"), ALLOWED_ALGS):
         raise ProtocolError(code, "JWE alg is not allowed")
-    if header.get("enc") not in encryptions or header.get("enc") not in ALLOWED_ENCS:
+    if not one_of(header.get("enc"), encryptions) or not one_of(header.get("enc"), ALLOWED_ENCS):
         raise ProtocolError(code, "JWE enc is not allowed")
     if "zip" in header or "crit" in header:
         raise ProtocolError(code, "JWE zip/crit are not supported")

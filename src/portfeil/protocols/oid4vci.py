@@ -36,6 +36,7 @@ from portfeil.protocols._common import (
     check_iat,
     is_https_url,
     key_from_jwk,
+    one_of,
     opt_str,
     parse_jwt,
     public_jwk,
@@ -466,9 +467,9 @@ def _response_encryption(value: object, *, required: bool) -> ResponseEncryption
     if not isinstance(jwk, dict) or "d" in jwk or jwk.get("kty") != "EC":
         raise ProtocolError(code, "credential_response_encryption.jwk must be a public EC JWK")
     alg = jwk.get("alg", value.get("alg", "ECDH-ES"))
-    if alg not in jwe.ALLOWED_ALGS:
+    if not one_of(alg, jwe.ALLOWED_ALGS):
         raise ProtocolError(code, "encryption alg is not supported")
-    if enc not in jwe.ALLOWED_ENCS:
+    if not one_of(enc, jwe.ALLOWED_ENCS):
         raise ProtocolError(code, "encryption enc is not supported")
     if value.get("zip") is not None:
         raise ProtocolError(code, "compression is not supported")
@@ -746,7 +747,7 @@ def validate_notification_request(body: object, *, known_notification_id: Callab
     if not isinstance(nid, str) or not nid or len(nid) > MAX_STRING or not known_notification_id(nid):
         raise ProtocolError("invalid_notification_id", "notification_id is not known")
     event = req.get("event")
-    if event not in NOTIFICATION_EVENTS:
+    if not one_of(event, NOTIFICATION_EVENTS):
         raise ProtocolError(code, "event is not one of the defined events")
     desc = opt_str(req, "event_description", code=code, max_len=1024)
     if desc is not None and not desc.isascii():

@@ -37,6 +37,7 @@ from portfeil.protocols._common import (
     check_exp,
     check_iat,
     is_https_url,
+    one_of,
     opt_str,
     parse_jwt,
     req_str,
@@ -330,7 +331,7 @@ def _common_params(payload: Mapping[str, Any], code: str, allow_http_localhost: 
     if payload.get("response_type") != "vp_token":
         raise ProtocolError(code, "response_type must be vp_token")
     mode = payload.get("response_mode")
-    if mode not in RESPONSE_MODES:
+    if not one_of(mode, RESPONSE_MODES):
         raise ProtocolError(code, "response_mode must be direct_post or direct_post.jwt")
     assert isinstance(mode, str)
     if "redirect_uri" in payload:
@@ -389,8 +390,7 @@ def verify_request_object(
     if "iss" in payload and payload["iss"] != client_id:
         raise ProtocolError(code, "iss does not match client_id")
     aud = payload.get("aud")
-    if not (isinstance(aud, str) and aud in audiences) and not (
-            isinstance(aud, list) and len(aud) == 1 and aud[0] in audiences):
+    if not one_of(aud, audiences) and not (isinstance(aud, list) and len(aud) == 1 and one_of(aud[0], audiences)):
         raise ProtocolError(code, "aud is not this wallet")
     check_exp(payload, now, code=code, leeway=leeway)  # numeric exp required (peers demand it too)
     check_iat(payload, now, code=code, max_age=24 * 3600, leeway=leeway, required=False)
@@ -458,7 +458,7 @@ def _select_encryption_jwk(client_metadata: Mapping[str, Any], code: str) -> dic
         raise ProtocolError(code, "client_metadata.jwks with an encryption key is required for direct_post.jwt")
     for k in keys:
         if (isinstance(k, dict) and k.get("kty") == "EC" and k.get("crv") in ("P-256", "P-384") and "d" not in k
-                and k.get("use") in (None, "enc") and k.get("alg", "ECDH-ES") in jwe.ALLOWED_ALGS
+                and k.get("use") in (None, "enc") and one_of(k.get("alg", "ECDH-ES"), jwe.ALLOWED_ALGS)
                 and isinstance(k.get("kid"), str)):
             return k
     raise ProtocolError(code, "no usable ECDH-ES encryption key in client_metadata.jwks")
@@ -493,7 +493,7 @@ def build_authorization_response(
     offered = request.client_metadata.get("encrypted_response_enc_values_supported", ["A128GCM"])
     if not isinstance(offered, list):
         raise ProtocolError("invalid_request", "encrypted_response_enc_values_supported must be an array")
-    enc = next((e for e in offered if e in jwe.ALLOWED_ENCS), None)
+    enc = next((e for e in offered if one_of(e, jwe.ALLOWED_ENCS)), None)
     if enc is None:
         raise ProtocolError("invalid_request", "no supported content encryption offered")
     plaintext = json.dumps(params, separators=(",", ":"), ensure_ascii=False).encode()
