@@ -8,7 +8,7 @@ UV     := $(VENV)/bin/uv
 STAMP  := $(VENV)/.installed
 NODE_PEERS := tests/interop/node
 
-.PHONY: demo test install lint typecheck pytest peers browser bench clean
+.PHONY: demo test install lint typecheck pytest peers system bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ demo: install
 	$(VENV)/bin/portfeil demo
 
 ## test: lint, type-check, install the interop peers and the browser when possible, run the whole suite
-test: install peers browser lint typecheck pytest
+test: install peers system lint typecheck pytest
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
@@ -42,13 +42,19 @@ peers:
 	  fi; \
 	else echo "notice: npm not found: interop tests against node peers will be skipped"; fi
 
-## browser: Debian's Chromium for the accessibility and journey tests (only where apt-get can run as root)
-browser:
-	@if ! command -v chromium >/dev/null 2>&1; then \
+## system: Debian packages some tests use: Chromium (accessibility and journey tests), SoftHSM2 (PKCS#11 keys),
+## installed only where apt-get can run as root; elsewhere those tests skip with a visible reason
+SYSTEM_PACKAGES := chromium softhsm2
+system:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v softhsm2-util >/dev/null 2>&1 || missing="$$missing softhsm2"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    (apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) \
-	      || echo "notice: could not install chromium: browser tests will be skipped"; \
-	  else echo "notice: chromium not found: browser tests will be skipped"; fi; \
+	    echo "installing Debian packages:$$missing"; \
+	    (apt-get install -y -qq $$missing >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq $$missing >/dev/null 2>&1)) \
+	      || echo "notice: could not install$$missing: the tests that need them will be skipped"; \
+	  else echo "notice:$$missing not installed: the tests that need them will be skipped"; fi; \
 	fi
 
 bench: install
