@@ -300,8 +300,8 @@ class PopulationGenerator:
         r = rng.random()
         place = self._place()
         home = self._address(place)
-        if r < 0.03 or room == 1:
-            if r < 0.03:
+        if r < 0.04 or room == 1:
+            if r < 0.04:
                 nat, g, g_lat, f, f_lat, sex = data.FOREIGN[int(rng.random() * len(data.FOREIGN))]
                 city = self._foreign_places[int(rng.random() * len(self._foreign_places))]
                 birth = self._birth(20, 70)
@@ -399,14 +399,14 @@ class PopulationGenerator:
         return added
 
     def chunks(self, total: int, chunk_size: int = 10_000) -> Iterator[Chunk]:
-        """Yield chunks of whole households until ``total`` persons have been produced."""
+        """Yield chunks of whole households (about ``chunk_size`` persons each) until ``total`` persons exist."""
         made = 0
         while made < total:
             chunk = Chunk()
-            target = min(chunk_size, total - made)
             count = 0
-            while count < target:
-                count += self._household(chunk, target - count)
+            # households never split and only the overall total limits them: the people do not depend on chunk_size
+            while count < chunk_size and made + count < total:
+                count += self._household(chunk, total - made - count)
             made += count
             for key in self.counts:
                 self.counts[key] += len(getattr(chunk, key))
