@@ -710,3 +710,37 @@ def test_rejects_naive_now(key: ec.EllipticCurvePrivateKey, revoked_list: Status
     with pytest.raises(FormatError) as err:
         verify_status_list_cwt(cwt, uri=URI, now=naive, key=key.public_key())
     assert err.value.code == "status_list_naive_time"
+
+
+def test_refresh_at_follows_ttl_and_exp(key: ec.EllipticCurvePrivateKey, revoked_list: StatusList) -> None:
+    ts = int(NOW.timestamp())
+    token = issue_status_list_jwt(revoked_list, uri=URI, key=key, now=NOW, exp=ts + 7200, ttl=3600)
+    verified = verify_status_list_jwt(token, uri=URI, now=NOW, key=key.public_key())
+    assert verified.refresh_at(NOW) == NOW + timedelta(hours=1)
+    assert verified.refresh_at(NOW + timedelta(minutes=90)) == NOW + timedelta(hours=2)  # never past exp
+
+
+def test_refresh_at_clamps_hostile_ttl(key: ec.EllipticCurvePrivateKey, revoked_list: StatusList) -> None:
+    tiny = verify_status_list_jwt(
+        issue_status_list_jwt(revoked_list, uri=URI, key=key, now=NOW, ttl=1), uri=URI, now=NOW, key=key.public_key()
+    )
+    assert tiny.refresh_at(NOW) == NOW + timedelta(seconds=60)
+    huge = verify_status_list_jwt(
+        issue_status_list_jwt(revoked_list, uri=URI, key=key, now=NOW, ttl=10**9),
+        uri=URI,
+        now=NOW,
+        key=key.public_key(),
+    )
+    assert huge.refresh_at(NOW) == NOW + timedelta(days=7)
+
+
+def test_parse_status_list_aggregation() -> None:
+    from portfeil.formats.status_list import parse_status_list_aggregation
+
+    doc = {"status_lists": ["https://example.com/statuslists/1", "https://example.com/statuslists/2"]}
+    assert parse_status_list_aggregation(doc) == tuple(doc["status_lists"])
+    bad: object
+    for bad in ([], {}, {"status_lists": "x"}, {"status_lists": [1]}, {"status_lists": ["no uri"]}):
+        with pytest.raises(FormatError) as err:
+            parse_status_list_aggregation(bad)
+        assert err.value.code == "status_list_aggregation_invalid"

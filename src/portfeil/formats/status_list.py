@@ -32,7 +32,7 @@ import secrets
 import zlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 import cbor2
@@ -69,6 +69,7 @@ __all__ = [
     "issue_status_list_cwt",
     "issue_status_list_jwt",
     "parse_status_claim",
+    "parse_status_list_aggregation",
     "verify_status_list_cwt",
     "verify_status_list_jwt",
     "verify_status_list_token",
@@ -453,6 +454,30 @@ class StatusListToken:
         if ref.uri != self.sub:
             raise FormatError("status_list_sub_mismatch", "token subject differs from the referenced uri")
         return self.status_of(ref.idx)
+
+    def refresh_at(self, fetched_at: datetime, *, min_ttl: int = 60, max_ttl: int = 7 * 86400) -> datetime:
+        """§13.7 / §11.5: when a cached copy fetched at ``fetched_at`` should be fetched again.
+
+        ``fetched_at + ttl`` (the RECOMMENDED reading), never later than ``exp``; without ``ttl``, at ``exp``;
+        with neither, after ``max_ttl``. ``ttl`` is clamped to ``[min_ttl, max_ttl]`` so that a hostile or
+        careless issuer cannot make clients hammer the Status Provider, nor keep a stale list for months.
+        """
+        ts = _timestamp(fetched_at)
+        ttl = max_ttl if self.ttl is None else min(max(self.ttl, min_ttl), max_ttl)
+        when = ts + ttl
+        if self.exp is not None:
+            when = min(when, self.exp)
+        return datetime.fromtimestamp(when, tz=UTC)
+
+
+def parse_status_list_aggregation(obj: object) -> tuple[str, ...]:
+    """§9.3: a Status List Aggregation (``{"status_lists": [uri, ...]}``, ``application/json``)."""
+    if not isinstance(obj, Mapping):
+        raise FormatError("status_list_aggregation_invalid", "aggregation must be a JSON object")
+    lists = obj.get("status_lists")
+    if not isinstance(lists, list) or not all(isinstance(u, str) and _is_uri(u) for u in lists):
+        raise FormatError("status_list_aggregation_invalid", "status_lists must be an array of URIs")
+    return tuple(lists)
 
 
 def _timestamp(now: datetime) -> int:
