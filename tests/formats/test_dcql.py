@@ -722,3 +722,71 @@ def test_aki_query_against_a_real_issuer_chain() -> None:
         trusted_authorities=[{"type": "aki", "values": [base64.urlsafe_b64encode(other_ski).decode().rstrip("=")]}]
     )
     assert not match_query(q_other, [cred]).can_be_satisfied
+
+
+# --- verifier side: check_response (§8.1 + §6.4) -----------------------------------------------------------------
+
+
+def test_check_response_accepts_a_correct_answer() -> None:
+    from portfeil.formats.dcql import check_response
+
+    q = DcqlQuery.parse(CREDENTIALS_ALTERNATIVES)
+    presented = {
+        "other_pid": [
+            _cred("x", "https://othercredentials.example/pid", ["given_name", "family_name", "address.street_address"])
+        ]
+    }
+    result = check_response(q, presented)
+    assert result.can_be_satisfied
+    assert result.credentials["other_pid"].matches[0].credential_id == "x"
+
+
+@pytest.mark.parametrize(
+    ("presented", "code"),
+    [
+        ({"nope": ["cred"]}, "dcql_unknown_credential_id"),
+        ({"my_credential": []}, "dcql_empty_presentation"),
+        ({"my_credential": ["cred", "cred"]}, "dcql_too_many_presentations"),
+        ({"my_credential": ["missing_claim"]}, "dcql_presentation_mismatch"),
+        ({"my_credential": ["wrong_vct"]}, "dcql_presentation_mismatch"),
+        ({"my_credential": ["unbound"]}, "dcql_presentation_mismatch"),
+        ({}, "dcql_query_not_satisfied"),
+    ],
+)
+def test_check_response_rejects(presented: dict[str, list[str]], code: str) -> None:
+    from portfeil.formats.dcql import check_response
+
+    claims = {"family_name": "Doe", "given_name": "John", "address": {"street_address": "x"}}
+    creds = {
+        "cred": sd("c", ID_VCT, claims),
+        "missing_claim": sd("m", ID_VCT, {"family_name": "Doe"}),
+        "wrong_vct": sd("w", PID_VCT, claims),
+        "unbound": sd("u", ID_VCT, claims, cryptographic_holder_binding=False),
+    }
+    q = DcqlQuery.parse(SIMPLE)
+    with pytest.raises(FormatError) as err:
+        check_response(q, {k: [creds[n] for n in v] for k, v in presented.items()})
+    assert err.value.code == code
+
+
+def test_check_response_does_not_rely_on_values() -> None:
+    """§6.4.1: values are best effort; the Verifier does not reject a presentation for a different value."""
+    from portfeil.formats.dcql import check_response
+
+    q = DcqlQuery.parse(VALUE_MATCHING)
+    cred = sd(
+        "c",
+        ID_VCT,
+        {"family_name": "Roe", "given_name": "J", "address": {"street_address": "s"}, "postal_code": "1000"},
+    )
+    assert check_response(q, {"my_credential": [cred]}).can_be_satisfied
+
+
+def test_check_response_required_credential_set() -> None:
+    from portfeil.formats.dcql import check_response
+
+    q = DcqlQuery.parse(CREDENTIALS_ALTERNATIVES)
+    rewards = _cred("n", "https://company.example/company_rewards", ["rewards_number"])
+    with pytest.raises(FormatError) as err:
+        check_response(q, {"nice_to_have": [rewards]})  # only the optional set answered
+    assert err.value.code == "dcql_query_not_satisfied"

@@ -12,6 +12,7 @@ Section map:
   §6.3    Claims Query (:class:`ClaimsQuery`)
   §6.4.1  selecting claims (``claims`` / ``claim_sets``, ``values``): :func:`match_credential`
   §6.4.2  selecting credentials (``credential_sets``, ``required``): :func:`match_query`
+  §8.1    the ``vp_token`` answering a query, checked by the Verifier: :func:`check_response`
   §7.1    claims path pointers on JSON credentials: :func:`select_json_claims`
   §7.2    claims path pointers on ISO mdoc: :func:`select_mdoc_claim`
   Appendix B.2 (mdoc ``doctype_value``, ``intent_to_retain``) and B.3 (SD-JWT VC ``vct_values``).
@@ -52,6 +53,7 @@ __all__ = [
     "MatchResult",
     "TrustedAuthoritiesQuery",
     "authority_key_identifiers",
+    "check_response",
     "match_credential",
     "match_query",
     "select_json_claims",
@@ -647,21 +649,23 @@ def _trusted(candidate: CandidateCredential, queries: Sequence[TrustedAuthoritie
     return False
 
 
-def _match_claim(candidate: CandidateCredential, query: CredentialQuery, claim: ClaimsQuery) -> ClaimMatch | None:
+def _match_claim(
+    candidate: CandidateCredential, query: CredentialQuery, claim: ClaimsQuery, enforce_values: bool = True
+) -> ClaimMatch | None:
     """One Claims Query against one credential; ``None`` if the claim is missing or no value matches."""
     if query.is_mdoc:
         try:
             value = select_mdoc_claim(candidate.claims, claim.path)
         except FormatError:
             return None
-        if claim.values is not None and not _value_matches(_cbor_to_json(value), claim.values):
+        if enforce_values and claim.values is not None and not _value_matches(_cbor_to_json(value), claim.values):
             return None
         return ClaimMatch(claim.path, (claim.path,), claim.id, claim.intent_to_retain)
     try:
         selected = select_json_claims(candidate.claims, claim.path)
     except FormatError:
         return None
-    if claim.values is not None:
+    if enforce_values and claim.values is not None:
         # §6.4.1: a non-matching value is treated as if the claim did not exist; of a multi-element selection
         # only the elements that match are disclosed (data minimisation).
         selected = [(p, v) for p, v in selected if _value_matches(v, claim.values)]
@@ -670,8 +674,18 @@ def _match_claim(candidate: CandidateCredential, query: CredentialQuery, claim: 
     return ClaimMatch(claim.path, tuple(p for p, _ in selected), claim.id, claim.intent_to_retain)
 
 
-def match_credential(query: CredentialQuery, candidate: CandidateCredential) -> CredentialMatch | str:
-    """§6.1 + §6.4.1: does ``candidate`` satisfy ``query``? A :class:`CredentialMatch` or a reason code."""
+def match_credential(
+    query: CredentialQuery,
+    candidate: CandidateCredential,
+    *,
+    enforce_values: bool = True,
+    enforce_trusted_authorities: bool = True,
+) -> CredentialMatch | str:
+    """§6.1 + §6.4.1: does ``candidate`` satisfy ``query``? A :class:`CredentialMatch` or a reason code.
+
+    The two switches exist for the Verifier side (:func:`check_response`), where ``values`` are only a
+    best-effort privacy aid (§6.4.1: Verifiers MUST NOT rely on them) and issuer trust is the Verifier's own
+    decision, not the ``trusted_authorities`` hint."""
     if not (
         (query.is_sd_jwt_vc and candidate.format in _SD_JWT_FORMATS)
         or (query.is_mdoc and candidate.format == FORMAT_MDOC)
@@ -687,11 +701,15 @@ def match_credential(query: CredentialQuery, candidate: CandidateCredential) -> 
             return "doctype_mismatch"
     if query.require_cryptographic_holder_binding and not candidate.cryptographic_holder_binding:
         return "holder_binding_missing"
-    if query.trusted_authorities is not None and not _trusted(candidate, query.trusted_authorities):
+    if (
+        enforce_trusted_authorities
+        and query.trusted_authorities is not None
+        and not _trusted(candidate, query.trusted_authorities)
+    ):
         return "untrusted_authority"
     if query.claims is None:
         return CredentialMatch(candidate.id, ())
-    results = {i: _match_claim(candidate, query, c) for i, c in enumerate(query.claims)}
+    results = {i: _match_claim(candidate, query, c, enforce_values) for i, c in enumerate(query.claims)}
     if query.claim_sets is None:
         if any(r is None for r in results.values()):
             return "claims_unsatisfied"
@@ -731,3 +749,49 @@ def match_query(query: DcqlQuery, credentials: Iterable[CandidateCredential]) ->
         set_results.append(CredentialSetResult(index, s.required, s.options, ok))
     can = all(r.satisfied for r in set_results if r.required)
     return MatchResult(per_query, tuple(set_results), can)
+
+
+def check_response(query: DcqlQuery, presented: Mapping[str, Sequence[CandidateCredential]]) -> MatchResult:
+    """Verifier side: does a VP Token answer ``query``? ``presented`` maps each ``vp_token`` key to the
+    *verified* presentations under it, described as :class:`CandidateCredential` (claims = what was disclosed,
+    ``cryptographic_holder_binding`` = a key-binding proof was present and valid).
+
+    Checks §8.1 (keys are Credential Query ids; one or more presentations each; only one unless ``multiple``),
+    §6.4.1 (each presentation has the format, type and holder binding asked for and discloses the requested
+    claims of some claim set; ``values`` not enforced) and §6.4.2 (every Credential Query answered, or with
+    ``credential_sets`` every required set covered by one option). Raises :class:`FormatError`:
+    ``dcql_unknown_credential_id``, ``dcql_empty_presentation``, ``dcql_too_many_presentations``,
+    ``dcql_presentation_mismatch`` (``details["reason"]`` holds the reason code) or ``dcql_query_not_satisfied``.
+    """
+    by_id = {c.id: c for c in query.credentials}
+    per_query: dict[str, CredentialQueryResult] = {}
+    for qid, items in presented.items():
+        q = by_id.get(qid)
+        if q is None:
+            raise FormatError("dcql_unknown_credential_id", "the response answers a query that was not asked")
+        if not items:
+            raise FormatError("dcql_empty_presentation", "a response entry holds no presentation")
+        if len(items) > 1 and not q.multiple:
+            raise FormatError("dcql_too_many_presentations", "several presentations for a query without multiple")
+        matches = []
+        for cand in items:
+            outcome = match_credential(q, cand, enforce_values=False, enforce_trusted_authorities=False)
+            if not isinstance(outcome, CredentialMatch):
+                raise FormatError("dcql_presentation_mismatch", "a presentation does not fit its query", reason=outcome)
+            matches.append(outcome)
+        per_query[qid] = CredentialQueryResult(qid, tuple(matches), {})
+    for q in query.credentials:
+        per_query.setdefault(q.id, CredentialQueryResult(q.id, (), {}))
+    if query.credential_sets is None:
+        ok = all(r.satisfied for r in per_query.values())
+        set_results = None
+    else:
+        set_list = []
+        for index, s in enumerate(query.credential_sets):
+            sat = tuple(o for o in s.options if all(per_query[qid].satisfied for qid in o))
+            set_list.append(CredentialSetResult(index, s.required, s.options, sat))
+        set_results = tuple(set_list)
+        ok = all(r.satisfied for r in set_results if r.required)
+    if not ok:
+        raise FormatError("dcql_query_not_satisfied", "the response does not answer every required query")
+    return MatchResult(per_query, set_results, True)
