@@ -347,6 +347,17 @@ def test_proof_with_key_attestation(wallet_provider: Pki) -> None:
     assert keys[0].key_attestation is not None
 
 
+def test_proof_rejects_jwk_header_outside_attested_keys(wallet_provider: Pki) -> None:
+    ka = create_key_attestation(wallet_provider.leaf_key, attested_keys=[HOLDER], now=NOW, x5c=wallet_provider.chain)
+    other = generate_private_key("ES256")
+    p = jwt({"aud": ISSUER, "iat": int(NOW.timestamp()), "nonce": "n1"}, other, typ="openid4vci-proof+jwt",
+            header={"jwk": public_jwk(other), "key_attestation": ka})
+    with pytest.raises(ProtocolError) as e:
+        verify_proofs(_proof_request(p), credential_issuer=ISSUER, now=NOW, consume_nonce=Nonces("n1"),
+                      key_attestation_trust=wallet_provider.validator)
+    assert "attested" in e.value.message
+
+
 def test_proof_rejects_key_attestation_not_covering_signer(wallet_provider: Pki) -> None:
     ka = create_key_attestation(wallet_provider.leaf_key, attested_keys=[generate_private_key("ES256")], now=NOW,
                                 x5c=wallet_provider.chain)

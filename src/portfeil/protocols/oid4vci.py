@@ -35,6 +35,7 @@ from portfeil.protocols._common import (
     JWSPrivateKey,
     check_iat,
     is_https_url,
+    jwk_thumbprint,
     key_from_jwk,
     one_of,
     opt_str,
@@ -566,9 +567,8 @@ def create_proof_jwt(
     header: dict[str, Any] = {}
     if key_attestation is not None:
         header["key_attestation"] = key_attestation
-        header["kid"] = "0"
-    elif not x5c:
-        header["jwk"] = public_jwk(key)
+    if not x5c:
+        header["jwk"] = public_jwk(key)  # with a key attestation: names which attested key signs (as peers do)
     return sign_jwt(payload, key, typ=PROOF_TYP, header=header, x5c=x5c)
 
 
@@ -614,34 +614,27 @@ def verify_proofs(
         for proof in request.proofs:
             parsed = parse_jwt(proof, code=code, typ=PROOF_TYP, algorithms=algorithms)
             header, claims = parsed.header, parsed.payload
-            sources: list[str] = [n for n in ("jwk", "x5c", "key_attestation") if n in header]
-            if "kid" in header and "key_attestation" not in header:
-                sources.append("kid")
-            if len(sources) != 1:
-                raise ProtocolError(code, "the proof must name exactly one key (jwk, x5c or key_attestation)")
-            source = sources[0]
             attestation: KeyAttestation | None = None
-            if source == "jwk":
-                if not isinstance(header["jwk"], dict):
-                    raise ProtocolError(code, "jwk header must be an object")
-                verify_parsed(parsed, code=code, key=key_from_jwk(header["jwk"], code=code))
-                found = [dict(header["jwk"])]
-                if key_attestation_required:
-                    raise ProtocolError(code, "this credential requires a key attestation")
-            elif source == "x5c":
-                if x5c_trust is None:
-                    raise ProtocolError(code, "x5c proofs are not accepted")
-                v = verify_parsed(parsed, code=code, trust=x5c_trust, now=now)
-                found = [public_jwk(v.key)]
-                if key_attestation_required:
-                    raise ProtocolError(code, "this credential requires a key attestation")
-            elif source == "key_attestation":
+            if "key_attestation" in header:
+                # Appendix F.1: the signing key is one of the attested keys; a jwk header (as some wallets add)
+                # must then name one of them; x5c does not go with a key attestation.
+                if "x5c" in header:
+                    raise ProtocolError(code, "x5c and key_attestation are exclusive")
                 if key_attestation_trust is None:
                     raise ProtocolError(code, "key attestations are not accepted")
                 attestation = verify_key_attestation(header["key_attestation"], trust=key_attestation_trust, now=now)
                 _check_key_attestation_policy(attestation, required_key_storage, required_user_authentication)
+                candidates = list(attestation.attested_keys)
+                if "jwk" in header:
+                    named = header["jwk"]
+                    if not isinstance(named, dict):
+                        raise ProtocolError(code, "jwk header must be an object")
+                    tp = jwk_thumbprint(named, code=code)
+                    candidates = [k for k in candidates if jwk_thumbprint(k, code=code) == tp]
+                    if not candidates:
+                        raise ProtocolError(code, "the jwk header is not one of the attested keys")
                 signer = None
-                for jwk in attestation.attested_keys:
+                for jwk in candidates:
                     try:
                         verify_parsed(parsed, code=code, key=key_from_jwk(jwk, code=code))
                     except ProtocolError:
@@ -652,7 +645,23 @@ def verify_proofs(
                     raise ProtocolError(code, "the proof is not signed by an attested key")
                 found = list(attestation.attested_keys)
             else:
-                raise ProtocolError(code, "kid-only proofs (DIDs) are not supported")
+                sources = [n for n in ("jwk", "x5c", "kid") if n in header]
+                if len(sources) != 1:
+                    raise ProtocolError(code, "the proof must name exactly one key (jwk, x5c or key_attestation)")
+                if key_attestation_required:
+                    raise ProtocolError(code, "this credential requires a key attestation")
+                if sources[0] == "jwk":
+                    if not isinstance(header["jwk"], dict):
+                        raise ProtocolError(code, "jwk header must be an object")
+                    verify_parsed(parsed, code=code, key=key_from_jwk(header["jwk"], code=code))
+                    found = [dict(header["jwk"])]
+                elif sources[0] == "x5c":
+                    if x5c_trust is None:
+                        raise ProtocolError(code, "x5c proofs are not accepted")
+                    v = verify_parsed(parsed, code=code, trust=x5c_trust, now=now)
+                    found = [public_jwk(v.key)]
+                else:
+                    raise ProtocolError(code, "kid-only proofs (DIDs) are not supported")
             aud = claims.get("aud")
             if not (aud == credential_issuer or (isinstance(aud, list) and aud == [credential_issuer])):
                 raise ProtocolError(code, "proof aud is not this credential issuer")
