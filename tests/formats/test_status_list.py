@@ -137,6 +137,22 @@ def test_rejects_decompression_bomb() -> None:
     assert StatusList.from_compressed(zlib.compress(bytes(1024)), 1, max_bytes=1024).size == 8192
 
 
+def test_size_cap_is_exact() -> None:
+    """A list of exactly ``max_bytes`` parses whatever the compressor did; one byte over is refused."""
+    import random
+
+    rng = random.Random(7)
+    for n in (1, 255, 1024, 4097, 65536):
+        for fill in ("zeros", "random"):
+            raw = bytes(n) if fill == "zeros" else bytes(rng.getrandbits(8) for _ in range(n))
+            for level in (1, 9):
+                data = zlib.compress(raw, level)
+                assert StatusList.from_compressed(data, 8, max_bytes=n).to_bytes() == raw
+                with pytest.raises(FormatError) as err:
+                    StatusList.from_compressed(data, 8, max_bytes=n - 1)
+                assert err.value.code == "status_list_too_large"
+
+
 def test_rejects_raw_deflate_and_gzip() -> None:
     raw = zlib.compressobj(9, zlib.DEFLATED, -15)
     deflate_only = raw.compress(b"\x01\x02") + raw.flush()

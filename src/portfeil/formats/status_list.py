@@ -136,16 +136,24 @@ def _inflate(data: bytes, max_bytes: int) -> bytes:
     """§4.1 step 4 / §8.3 step 5: ZLIB (RFC 1950) DEFLATE (RFC 1951) decompression with a hard output cap."""
     if not data:
         raise FormatError("status_list_invalid_zlib", "empty compressed status list")
+    if max_bytes <= 0:  # zlib reads a max_length of 0 as "no limit"
+        raise FormatError("status_list_too_large", "the decompressed size limit must be positive")
     inflater = zlib.decompressobj(wbits=15)
     try:
         out = inflater.decompress(data, max_bytes)
-        if inflater.unconsumed_tail:
-            # more output is pending than allowed: a list larger than the limit, or a decompression bomb
-            raise FormatError("status_list_too_large", f"decompressed status list exceeds {max_bytes} bytes")
+        tail = inflater.unconsumed_tail
+        while tail and not inflater.eof:
+            # output stopped at the cap with input left: fine only if that input yields no more bytes (e.g. the
+            # end-of-block code and Adler-32 trailer); any further byte means a list over the limit or a bomb
+            if inflater.decompress(tail, 1):
+                raise FormatError("status_list_too_large", f"decompressed status list exceeds {max_bytes} bytes")
+            if len(inflater.unconsumed_tail) >= len(tail):
+                break
+            tail = inflater.unconsumed_tail
         out += inflater.flush()
     except zlib.error as exc:
         raise FormatError("status_list_invalid_zlib", "status list is not valid ZLIB/DEFLATE data") from exc
-    if len(out) > max_bytes:  # pragma: no cover - flush() after an empty tail yields nothing more
+    if len(out) > max_bytes:
         raise FormatError("status_list_too_large", f"decompressed status list exceeds {max_bytes} bytes")
     if not inflater.eof:
         raise FormatError("status_list_invalid_zlib", "truncated ZLIB stream")
