@@ -653,3 +653,42 @@ def test_rejects_mso_payload_not_exactly_tag24_bstr(env: Setup, payload_suffix: 
     with pytest.raises(FormatError) as exc:
         MdocVerifier([env.iaca.certificate]).verify_issuer_signed(issuer_signed, now=NOW)
     assert _code(exc) == "mdoc_malformed"
+
+
+def test_rejects_expired_ds_certificate(env: Setup) -> None:
+    """MSO still valid, DS certificate (365 days) expired: the chain check refuses it."""
+    issuer_signed = issue_mdoc(
+        DOCTYPE_PID,
+        {NAMESPACE_PID: {"given_name": "X"}},
+        issuer_key=env.ds_key,
+        issuer_chain=[env.ds_cert],
+        device_key=env.device_key.public_key(),
+        now=NOW,
+        valid_until=NOW + timedelta(days=500),
+    )
+    later = NOW + timedelta(days=400)
+    vp = Mdoc.parse(issuer_signed).present(None, device_key=env.device_key, session_transcript=TRANSCRIPT)
+    with pytest.raises(FormatError) as exc:
+        MdocVerifier([env.iaca.certificate]).verify_device_response(vp, session_transcript=TRANSCRIPT, now=later)
+    assert _code(exc) == "mdoc_untrusted_issuer"
+    assert exc.value.details["pki_code"] == "certificate_expired"
+
+
+def test_rejects_mso_signed_before_ds_certificate_validity(env: Setup) -> None:
+    ds_key = ec.generate_private_key(ec.SECP256R1())
+    ds_cert = issue_leaf(env.iaca, "Late DS", ds_key.public_key(), Role.IACA, now=NOW)
+    issuer_signed = issue_mdoc(
+        DOCTYPE_PID,
+        {NAMESPACE_PID: {"given_name": "X"}},
+        issuer_key=ds_key,
+        issuer_chain=[ds_cert],
+        device_key=env.device_key.public_key(),
+        now=NOW - timedelta(days=2),  # back-dated "signed"
+        valid_until=NOW + timedelta(days=30),
+    )
+    vp = Mdoc.parse(issuer_signed).present(None, device_key=env.device_key, session_transcript=TRANSCRIPT)
+    with pytest.raises(FormatError) as exc:
+        MdocVerifier([env.iaca.certificate]).verify_device_response(
+            vp, session_transcript=TRANSCRIPT, now=NOW + timedelta(days=1)
+        )
+    assert _code(exc) == "mdoc_signed_outside_ds_validity"

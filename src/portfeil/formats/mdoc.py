@@ -208,6 +208,9 @@ def _tag24_header(n: int) -> bytes:
     return b"\xd8\x18\x5a" + n.to_bytes(4, "big")
 
 
+_TAG24_HEADS: Final = tuple(_tag24_header(n) for n in range(256))
+
+
 def _untag24(data: bytes) -> bytes:
     """The content of exactly one ``#6.24(bstr)`` item (RFC 8949 §3.4.5.1), e.g. MobileSecurityObjectBytes."""
     if len(data) < 3 or data[0] != 0xD8 or data[1] != 0x18 or data[2] >> 5 != 2:
@@ -716,7 +719,7 @@ class MdocVerifier:
             raise FormatError("mdoc_malformed", "nameSpaces is not a map")
         hash_fn = _DIGESTS[mso.digest_algorithm]
         max_bytes = self._max_bytes
-        tag_type, compare = cbor2.CBORTag, hmac.compare_digest
+        tag_type, compare, scalars = cbor2.CBORTag, hmac.compare_digest, _SCALARS
         out: dict[str, Mapping[str, Any]] = {}
         for ns, tags in namespaces.items():
             digests = mso.value_digests.get(ns) if type(ns) is str else None
@@ -752,11 +755,13 @@ class MdocVerifier:
                 expected = digests.get(digest_id)
                 if expected is None:
                     raise FormatError("mdoc_element_not_covered", "an element's digestID is not in the MSO")
-                h = hash_fn(_tag24_header(len(raw)))
+                n = len(raw)
+                h = hash_fn(_TAG24_HEADS[n] if n < 256 else _tag24_header(n))
                 h.update(raw)
                 if not compare(h.digest(), expected):
                     raise FormatError("mdoc_digest_mismatch", "an element does not match its MSO digest")
-                elements[identifier] = _plain(item["elementValue"])
+                value = item["elementValue"]
+                elements[identifier] = value if type(value) in scalars else _plain(value)
             out[ns] = MappingProxyType(elements)
         return out
 
