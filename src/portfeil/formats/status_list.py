@@ -11,6 +11,8 @@ What is here, by section of the draft:
 * §7 the status types :data:`VALID`, :data:`INVALID`, :data:`SUSPENDED`, :data:`APPLICATION_SPECIFIC`.
 * §8.3 the validation rules: :func:`verify_status_list_jwt`, :func:`verify_status_list_cwt`,
   :func:`verify_status_list_token`; then :meth:`StatusListToken.status_of` (an index out of bounds fails).
+* §9.3 Status List Aggregation: :func:`parse_status_list_aggregation`; §13.7 / §11.5 caching:
+  :meth:`StatusListToken.refresh_at`.
 * §12.4, §12.5.1, §13.3 non-sequential indices without double allocation: :class:`IndexAllocator`.
 
 Safety: every parser here raises only :class:`~portfeil.formats.FormatError`; the decompressor stops at
