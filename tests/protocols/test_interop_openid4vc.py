@@ -22,9 +22,10 @@ from typing import Any
 import pytest
 
 from portfeil.pki.certs import certs_to_x5c
-from portfeil.pki.keys import generate_private_key, public_jwk
+from portfeil.pki.keys import generate_private_key, private_jwk, public_jwk
 from portfeil.protocols import ProtocolError
-from portfeil.protocols.client_attestation import create_client_attestation
+from portfeil.protocols.client_attestation import create_client_attestation, verify_client_attestation
+from portfeil.protocols.dpop import verify_dpop_proof
 from portfeil.protocols.jwe import generate_encryption_key
 from portfeil.protocols.oauth import authorization_server_metadata
 from portfeil.protocols.oid4vci import (
@@ -37,12 +38,15 @@ from portfeil.protocols.oid4vci import (
     verify_proofs,
 )
 from portfeil.protocols.oid4vp import (
+    build_authorization_response,
     build_client_metadata,
     build_request_object,
     parse_authorization_response,
+    parse_request_link,
+    verify_request_object,
     x509_hash,
 )
-from tests.protocols.conftest import NOW, Pki
+from tests.protocols.conftest import NOW, Pki, Seen
 
 pytestmark = pytest.mark.interop
 
@@ -53,9 +57,10 @@ DNS = "verifier.example.bg"
 DRIVER = r"""
 import * as jose from 'jose';
 import { X509Certificate, createHash, randomBytes } from 'node:crypto';
-import { Openid4vpClient } from '@openid4vc/openid4vp';
+import { Openid4vpClient, Openid4vpVerifier } from '@openid4vc/openid4vp';
 import { Openid4vciClient, Openid4vciWalletProvider } from '@openid4vc/openid4vci';
-import { verifyClientAttestationJwt } from '@openid4vc/oauth2';
+import { verifyClientAttestationJwt, clientAuthenticationClientAttestationJwt, resourceRequest }
+  from '@openid4vc/oauth2';
 
 const input = JSON.parse(await new Promise((ok) => { let s = ''; process.stdin.on('data', (d) => s += d);
   process.stdin.on('end', () => ok(s)); }));
@@ -138,6 +143,39 @@ if (input.op === 'vp_wallet') {
   const r = await verifyClientAttestationJwt({ clientAttestationJwt: input.attestation, callbacks, now });
   out.sub = r.payload.sub;
   out.cnf = r.payload.cnf;
+}
+if (input.op === 'vp_verifier') {
+  const key = await jose.importJWK(input.private_jwk, 'ES256');
+  const signJwt = async (signer, { header, payload }) => ({
+    jwt: await new jose.SignJWT(payload).setProtectedHeader(header).sign(key) });
+  const verifier = new Openid4vpVerifier({ callbacks: { ...callbacks, signJwt } });
+  const result = await verifier.createOpenId4vpAuthorizationRequest({
+    authorizationRequestPayload: input.payload, scheme: 'haip-vp://',
+    jar: { jwtSigner: { method: 'x5c', alg: 'ES256', x5c: input.x5c }, expiresInSeconds: 300,
+           additionalJwtPayload: input.aud ? { aud: input.aud } : undefined } });
+  out.link = result.authorizationRequest;
+}
+if (input.op === 'dpop' || input.op === 'client_auth') {
+  const key = await jose.importJWK(input.private_jwk, 'ES256');
+  const publicJwk = { ...input.private_jwk };
+  delete publicJwk.d;
+  const signJwt = async (signer, { header, payload }) => ({
+    jwt: await new jose.SignJWT(payload).setProtectedHeader(header).sign(key), signerJwk: publicJwk });
+  if (input.op === 'dpop') {
+    let seen;
+    const fetch = async (url, init) => { seen = init.headers; return new Response('{}', { status: 200 }); };
+    await resourceRequest({ url: input.url, accessToken: input.access_token, requestOptions: { method: 'POST' },
+      dpop: { signer: { method: 'jwk', alg: 'ES256', publicJwk }, nonce: input.nonce },
+      callbacks: { ...callbacks, signJwt, fetch } });
+    out.dpop = seen.DPoP;
+    out.authorization = seen.Authorization;
+  } else {
+    const headers = new Headers();
+    await clientAuthenticationClientAttestationJwt({ clientAttestationJwt: input.attestation,
+      callbacks: { ...callbacks, signJwt } })({ headers, authorizationServerMetadata: { issuer: input.issuer } });
+    out.attestation = headers.get('OAuth-Client-Attestation');
+    out.pop = headers.get('OAuth-Client-Attestation-PoP');
+  }
 }
 process.stdout.write(JSON.stringify(out));
 """
@@ -255,3 +293,62 @@ def test_peer_accepts_our_client_attestation(wallet_provider: Pki) -> None:
                     "x5c": certs_to_x5c(wallet_provider.chain)})
     assert out["sub"] == "wallet-1"
     assert out["cnf"]["jwk"]["x"] == public_jwk(instance)["x"]
+
+
+def test_we_verify_peer_dpop_proof(seen: Seen) -> None:
+    key = generate_private_key("ES256")
+    out = run_node({"op": "dpop", "now": int(time.time()), "private_jwk": private_jwk(key),
+                    "url": "https://issuer.example.bg/credential?x=1", "access_token": "at-123", "nonce": "dn-1"})
+    assert out["authorization"] == "DPoP at-123"
+    proof = verify_dpop_proof(out["dpop"], htm="POST", htu="https://issuer.example.bg/credential",
+                              now=datetime.now(UTC), seen=seen, access_token="at-123",
+                              check_nonce=lambda n: n == "dn-1")
+    assert proof.jwk["x"] == public_jwk(key)["x"]
+    with pytest.raises(ProtocolError):
+        verify_dpop_proof(out["dpop"], htm="POST", htu="https://issuer.example.bg/credential",
+                          now=datetime.now(UTC), seen=seen, access_token="at-123")
+
+
+def test_we_verify_peer_client_attestation_pop(wallet_provider: Pki, seen: Seen) -> None:
+    instance = generate_private_key("ES256")
+    now = datetime.now(UTC)
+    att = create_client_attestation(wallet_provider.leaf_key, issuer="https://wallet-provider.example.bg",
+                                    client_id="wallet-1", instance_jwk=public_jwk(instance), now=now,
+                                    x5c=wallet_provider.chain)
+    out = run_node({"op": "client_auth", "now": int(now.timestamp()), "private_jwk": private_jwk(instance),
+                    "attestation": att, "issuer": ISSUER})
+    assert out["attestation"] == att
+    result = verify_client_attestation(out["attestation"], out["pop"], trust=wallet_provider.validator,
+                                       audience=ISSUER, now=now, seen=seen, client_id="wallet-1")
+    assert result.client_id == "wallet-1"
+    with pytest.raises(ProtocolError):
+        verify_client_attestation(out["attestation"], out["pop"], trust=wallet_provider.validator,
+                                  audience="https://other-as.example", now=now, seen=Seen())
+
+
+@pytest.mark.parametrize("aud", ["https://self-issued.me/v2", None])
+def test_we_verify_peer_verifier_request(rp_access: Pki, aud: str | None) -> None:
+    """Their verifier's signed request, opened by our wallet from the haip-vp:// link. Without an explicit aud
+    the peer writes the request_uri (or nothing) there; OpenID4VP 1.0 §5.8 asks for https://self-issued.me/v2,
+    so our wallet refuses such a request."""
+    enc = generate_encryption_key()
+    payload = {"response_type": "vp_token", "client_id": f"x509_san_dns:{DNS}", "response_mode": "direct_post.jwt",
+               "response_uri": f"https://{DNS}/response", "nonce": "n-7", "state": "s-7", "dcql_query": DCQL,
+               "client_metadata": build_client_metadata(enc.jwk)}
+    out = run_node({"op": "vp_verifier", "now": int(time.time()), "private_jwk": private_jwk(rp_access.leaf_key),
+                    "x5c": certs_to_x5c(rp_access.chain), "payload": payload, "aud": aud})
+    link = parse_request_link(out["link"])
+    assert out["link"].startswith("haip-vp://")
+    assert link.request is not None
+    if aud is None:
+        with pytest.raises(ProtocolError) as e:
+            verify_request_object(link.request, trust=rp_access.validator, now=datetime.now(UTC),
+                                  url_client_id=link.client_id)
+        assert "aud" in e.value.message
+        return
+    req = verify_request_object(link.request, trust=rp_access.validator, now=datetime.now(UTC),
+                                url_client_id=link.client_id)
+    assert req.nonce == "n-7"
+    form = build_authorization_response(req, {"pid": ["x"]})
+    assert parse_authorization_response(form, response_mode="direct_post.jwt", expected_state="s-7",
+                                        decryption_key=enc).vp_token == {"pid": ["x"]}
