@@ -26,6 +26,7 @@ log = logging.getLogger("portfeil.app")
 #: Every service, by module. A service module defines ``SERVICE: Service``. Order is the order on the home page.
 SERVICE_MODULES: tuple[str, ...] = (
     "portfeil.sources.service",
+    "portfeil.eid.service",
     "portfeil.trust.service",
 )
 

@@ -25,6 +25,7 @@ app = typer.Typer(
 CLI_MODULES: tuple[str, ...] = (
     "portfeil.bg.cli",
     "portfeil.sources.cli",
+    "portfeil.eid.cli",
     "portfeil.trust.cli",
 )
 
