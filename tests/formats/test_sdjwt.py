@@ -515,9 +515,12 @@ def test_rejects_unsupported_sd_alg(issuer: Issuer, holder: ec.EllipticCurvePriv
     assert code_of(lambda: verify(token, issuer, require_key_binding=False)) == "unsupported_sd_alg"
 
 
-def test_rejects_malformed_base64_disclosure(issuer: Issuer, holder: ec.EllipticCurvePrivateKey) -> None:
+@pytest.mark.parametrize(("bad", "code"), [("WyJ=", "malformed_sd_jwt"), ("W yJ", "malformed_base64url"),
+                                         ("QR", "malformed_base64url"), ("WyJhIiwiYiJdA", "malformed_base64url")])
+def test_rejects_malformed_base64_disclosure(bad: str, code: str, issuer: Issuer,
+                                             holder: ec.EllipticCurvePrivateKey) -> None:
     pres = presentation(issue(issuer, holder), holder, holder_key=None)
-    assert code_of(lambda: verify(pres + "WyJ=~", issuer, require_key_binding=False)) == "malformed_base64url"
+    assert code_of(lambda: verify(pres + bad + "~", issuer, require_key_binding=False)) == code
 
 
 @pytest.mark.parametrize("content", [b"not json", b'{"a":1}', b'["only-salt"]', b'[1,"n","v"]', b'["s",1,"v"]',
@@ -647,3 +650,11 @@ def test_rejects_kb_hs256(issuer: Issuer, holder: ec.EllipticCurvePrivateKey) ->
                         "sd_hash": b64(hashlib.sha256(pres.encode()).digest())}).encode())
     kb = f"{h}.{p}.{b64(hmac.new(b'k', f'{h}.{p}'.encode(), hashlib.sha256).digest())}"
     assert code_of(lambda: verify(pres + kb, issuer)) == "unsupported_alg"
+
+
+@pytest.mark.parametrize("sd_alg", ["sha-256", "sha-384", "sha-512"])
+def test_batched_digests_match_rfc9901_definition(sd_alg: str) -> None:
+    encoded = list(RFC["disclosures"].values())
+    table = sdjwt._digest_disclosures(encoded, sd_alg)
+    assert sorted(table) == sorted(sdjwt.disclosure_digest(e, sd_alg) for e in encoded)
+    assert table[sdjwt.disclosure_digest(RFC["disclosures"]["given_name"], sd_alg)][1:] == ["given_name", "John"]

@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -71,7 +70,6 @@ _EC_ALGS: Final[dict[str, tuple[type[ec.EllipticCurve], hashes.HashAlgorithm, in
     "ES384": (ec.SECP384R1, hashes.SHA384(), 48),
 }
 _ECDSA: Final[dict[str, ec.ECDSA]] = {alg: ec.ECDSA(h) for alg, (_, h, _) in _EC_ALGS.items()}
-_B64URL_RE: Final[re.Pattern[str]] = re.compile(r"[A-Za-z0-9_-]*")
 
 
 class ChainValidatorLike(Protocol):
@@ -85,7 +83,7 @@ class ChainValidatorLike(Protocol):
 
 def b64url_encode(data: bytes) -> str:
     """base64url without padding (RFC 7515 §2)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_STD_TO_B64URL).decode("ascii")
 
 
 def b64url_decode(text: str, *, what: str = "value") -> bytes:
@@ -93,16 +91,32 @@ def b64url_decode(text: str, *, what: str = "value") -> bytes:
 
     Raises ``FormatError("malformed_base64url")`` on anything else.
     """
-    n = len(text)
-    rem = n % 4
-    if rem == 1 or _B64URL_RE.fullmatch(text) is None:
+    # '+', '/' and '=' would survive the alphabet translation below; strict decoding refuses everything else.
+    if not text.isascii() or "=" in text or "+" in text or "/" in text:
         raise FormatError("malformed_base64url", f"{what} is not strict base64url")
-    # Reject non-canonical encodings (unused trailing bits set), so every value has exactly one encoding.
-    if rem and (_B64URL_VALUE[text[-1]] & (0x0F if rem == 2 else 0x03)):
-        raise FormatError("malformed_base64url", f"{what} has non-canonical trailing bits")
-    return base64.urlsafe_b64decode(text + "=" * (-n % 4))
+    return b64url_decode_checked_alphabet(text, what=what)
 
 
+def b64url_decode_checked_alphabet(text: str, *, what: str = "value") -> bytes:
+    """:func:`b64url_decode` for ASCII text that the caller checked already holds no '+', '/' or '=' (a whole
+    compact serialisation at once); strict decoding still refuses every other foreign character (whitespace,
+    '.'), impossible lengths and non-canonical final bits."""
+    rem = len(text) & 3
+    if rem:
+        if rem == 1:
+            raise FormatError("malformed_base64url", f"{what} is not strict base64url")
+        # Reject non-canonical encodings (unused trailing bits set), so every value has exactly one encoding.
+        if _B64URL_VALUE.get(text[-1], 0xFF) & (0x0F if rem == 2 else 0x03):
+            raise FormatError("malformed_base64url", f"{what} has non-canonical trailing bits")
+    try:
+        return binascii.a2b_base64(text.encode("ascii").translate(_B64URL_TO_STD) + _PAD[rem], strict_mode=True)
+    except (binascii.Error, ValueError) as exc:  # e.g. a '.' where the caller's alphabet check allowed one
+        raise FormatError("malformed_base64url", f"{what} is not strict base64url") from exc
+
+
+_B64URL_TO_STD: Final = bytes.maketrans(b"-_", b"+/")
+_STD_TO_B64URL: Final = bytes.maketrans(b"+/", b"-_")
+_PAD: Final = (b"", b"", b"==", b"=")
 _B64URL_VALUE: Final[dict[str, int]] = {
     c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 }
@@ -112,18 +126,21 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"non-standard JSON constant {name}")
 
 
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise ValueError("duplicate member name")
+    return out
+
+
+_STRICT_JSON: Final = json.JSONDecoder(object_pairs_hook=_unique_pairs, parse_constant=_reject_constant)
+
+
 def json_loads_strict(data: bytes | str, *, what: str = "JSON") -> Any:
-    """Parse JSON as RFC 8259 says (no NaN/Infinity); duplicate member names are refused (RFC 7515 §5.2)."""
-
-    def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out = dict(pairs)
-        if len(out) != len(pairs):
-            raise ValueError("duplicate member name")
-        return out
-
+    """Parse UTF-8 JSON as RFC 8259 says (no NaN/Infinity); duplicate member names are refused (RFC 7515 §5.2)."""
     try:
-        return json.loads(data, object_pairs_hook=_pairs, parse_constant=_reject_constant)
-    except (ValueError, RecursionError, UnicodeDecodeError) as exc:
+        return _STRICT_JSON.decode(data.decode("utf-8") if isinstance(data, bytes) else data)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise FormatError("malformed_json", f"{what} is not valid JSON") from exc
 
 
@@ -170,6 +187,10 @@ _JWK_CURVES: Final[dict[str, tuple[ec.EllipticCurve, int]]] = {
 }
 
 
+_JWK_CACHE: dict[tuple[str, str, str, str], JWSPublicKey] = {}
+_JWK_CACHE_SIZE: Final = 1024
+
+
 def public_key_from_jwk(jwk: object) -> JWSPublicKey:
     """A public key from a JWK (RFC 7517 §4, RFC 7518 §6.2, RFC 8037 §2); private members are refused.
 
@@ -189,12 +210,21 @@ def public_key_from_jwk(jwk: object) -> JWSPublicKey:
             y = jwk.get("y")
             if crv not in _JWK_CURVES or not isinstance(y, str):
                 raise FormatError("invalid_jwk", "unsupported EC JWK")
+            # Point validation costs as much as a third of a signature check: remember validated keys.
+            cache_key = (kty, crv, x, y)
+            cached = _JWK_CACHE.get(cache_key)
+            if cached is not None:
+                return cached
             curve, size = _JWK_CURVES[crv]
             xb = b64url_decode(x, what="JWK x")
             yb = b64url_decode(y, what="JWK y")
             if len(xb) != size or len(yb) != size:
                 raise FormatError("invalid_jwk", "EC JWK coordinate has the wrong length")
-            return ec.EllipticCurvePublicKey.from_encoded_point(curve, b"\x04" + xb + yb)
+            key = ec.EllipticCurvePublicKey.from_encoded_point(curve, b"\x04" + xb + yb)
+            if len(_JWK_CACHE) >= _JWK_CACHE_SIZE:
+                _JWK_CACHE.pop(next(iter(_JWK_CACHE)))
+            _JWK_CACHE[cache_key] = key
+            return key
         if kty == "OKP":
             xb = b64url_decode(x, what="JWK x")
             if crv == "Ed25519":
@@ -250,9 +280,7 @@ def verify_signature(key: JWSPublicKey, alg: str, signature: bytes, data: bytes)
             size = _EC_ALGS[alg][2]
             if len(signature) != 2 * size:
                 raise FormatError("bad_signature", "JWS signature has the wrong length")
-            der = encode_dss_signature(
-                int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big")
-            )
+            der = encode_dss_signature(int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big"))
             pub.verify(der, data, _ECDSA[alg])
         else:
             pub.verify(signature, data)
@@ -277,9 +305,7 @@ def sign_compact(
     if typ is not None:
         hdr["typ"] = typ
     if x5c:
-        hdr["x5c"] = [
-            base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode("ascii") for c in x5c
-        ]
+        hdr["x5c"] = [base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode("ascii") for c in x5c]
     if header:
         for name, value in header.items():
             if name in ("alg", "crit"):
@@ -303,6 +329,7 @@ class ParsedJWS:
     payload: dict[str, Any]
     signing_input: bytes
     signature: bytes
+    header_b64: str = ""
 
     @property
     def alg(self) -> str:
@@ -338,9 +365,19 @@ def parse_compact(
     if len(parts) != 3:
         raise FormatError("malformed_jws", "compact JWS must have three parts")
     h64, p64, s64 = parts
-    header = json_loads_strict(b64url_decode(h64, what="JWS header"), what="JWS header")
-    if not isinstance(header, dict):
-        raise FormatError("malformed_jws", "JWS header is not a JSON object")
+    # The protected header of one signer is the same in every token it signs (an x5c header is kilobytes):
+    # remember parsed headers, keyed by their exact encoding. Checks below still run on every call.
+    cached = _HEADER_CACHE.get(h64)
+    if cached is None:
+        header = json_loads_strict(b64url_decode(h64, what="JWS header"), what="JWS header")
+        if not isinstance(header, dict):
+            raise FormatError("malformed_jws", "JWS header is not a JSON object")
+        if len(_HEADER_CACHE) >= _HEADER_CACHE_SIZE:
+            _HEADER_CACHE.pop(next(iter(_HEADER_CACHE)))
+        _HEADER_CACHE[h64] = header
+    else:
+        header = cached
+    header = dict(header)
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in ALLOWED_ALGORITHMS or alg not in algorithms:
         raise FormatError("unsupported_alg", "JWS algorithm is missing or not allowed")
@@ -355,7 +392,12 @@ def parse_compact(
     if not isinstance(payload, dict):
         raise FormatError("malformed_jws", "JWS payload is not a JSON object")
     signature = b64url_decode(s64, what="JWS signature")
-    return ParsedJWS(header, payload, (h64 + "." + p64).encode("ascii"), signature)
+    return ParsedJWS(header, payload, (h64 + "." + p64).encode("ascii"), signature, h64)
+
+
+_HEADER_CACHE: dict[str, dict[str, Any]] = {}
+_HEADER_CACHE_SIZE: Final = 256
+_X5C_CACHE: dict[str, tuple[bytes, ...]] = {}
 
 
 def x5c_der(header: Mapping[str, Any]) -> tuple[bytes, ...]:
@@ -375,10 +417,19 @@ def x5c_der(header: Mapping[str, Any]) -> tuple[bytes, ...]:
 
 
 def resolve_x5c_key(
-    header: Mapping[str, Any], trust: ChainValidatorLike, now: datetime
+    header: Mapping[str, Any], trust: ChainValidatorLike, now: datetime, header_b64: str = ""
 ) -> tuple[JWSPublicKey, x509.Certificate]:
-    """Validate the ``x5c`` chain with ``trust`` and return the leaf's key; PKI errors become FormatError."""
-    chain = x5c_der(header)
+    """Validate the ``x5c`` chain with ``trust`` and return the leaf's key; PKI errors become FormatError.
+
+    ``header_b64`` (the encoded header, when known) lets repeated headers skip decoding the certificates.
+    """
+    chain = _X5C_CACHE.get(header_b64) if header_b64 else None
+    if chain is None:
+        chain = x5c_der(header)
+        if header_b64:
+            if len(_X5C_CACHE) >= _HEADER_CACHE_SIZE:
+                _X5C_CACHE.pop(next(iter(_X5C_CACHE)))
+            _X5C_CACHE[header_b64] = chain
     try:
         leaf = trust.validate(chain, now=now)
     except FormatError:
@@ -405,7 +456,7 @@ def verify_parsed(
     if key is None:
         if trust is None or now is None:
             raise FormatError("missing_key", "no key and no trust anchors to verify the JWS with")
-        key, leaf = resolve_x5c_key(parsed.header, trust, now)
+        key, leaf = resolve_x5c_key(parsed.header, trust, now, parsed.header_b64)
     verify_signature(key, parsed.alg, parsed.signature, parsed.signing_input)
     return VerifiedJWS(parsed.header, parsed.payload, key, leaf)
 

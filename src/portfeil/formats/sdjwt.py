@@ -22,9 +22,8 @@ Claim paths are tuples like ``("address", "locality")`` or ``("nationalities", 0
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
-import json
 import secrets
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,11 +35,13 @@ from cryptography import x509
 
 from portfeil.formats.errors import FormatError
 from portfeil.formats.jws import (
+    _STRICT_JSON,
     ChainValidatorLike,
     JWSPrivateKey,
     JWSPublicKey,
     ParsedJWS,
     b64url_decode,
+    b64url_decode_checked_alphabet,
     b64url_encode,
     json_dumps_compact,
     parse_compact,
@@ -118,7 +119,14 @@ class Disclosure:
 
 def disclosure_digest(encoded: str, sd_alg: str = DEFAULT_SD_ALG) -> str:
     """The digest of a Disclosure: base64url(hash(ASCII(encoded Disclosure))) (RFC 9901 §4.2.3)."""
-    return base64.urlsafe_b64encode(_HASHES[sd_alg](encoded.encode("ascii")).digest()).rstrip(b"=").decode()
+    return _b64_digest(_HASHES[sd_alg](encoded.encode("ascii")).digest())
+
+
+def _b64_digest(digest: bytes) -> str:
+    return binascii.b2a_base64(digest, newline=False).rstrip(b"=").translate(_STD_TO_B64URL).decode("ascii")
+
+
+_STD_TO_B64URL: Final = bytes.maketrans(b"+/", b"-_")
 
 
 def make_disclosure(name: str | None, value: Any, *, rng: Rng | None = None, salt: str | None = None) -> Disclosure:
@@ -143,11 +151,79 @@ def parse_disclosure(encoded: str) -> Disclosure:
     return Disclosure(encoded, content[0], None, content[1])
 
 
-def _decode_disclosure(encoded: str) -> list[Any]:
-    raw = b64url_decode(encoded, what="Disclosure")
+def _digest_disclosures(disclosures: Sequence[str], sd_alg: str) -> dict[str, list[Any]]:
+    """Digest and decode every presented Disclosure (RFC 9901 §7.1 step 3): the hot loop of verification.
+
+    Each step runs over all Disclosures at once (comprehensions around C functions) to keep interpreter work per
+    Disclosure small. The Disclosures come from :func:`split_sd_jwt`, which refused '+', '/' and '='; strict
+    base64 decoding refuses every other foreign character.
+    """
+    if not disclosures:
+        return {}
+    hash_fn = _HASHES[sd_alg]
+    encoded = [d.encode("ascii") for d in disclosures]
+    hashes = [hash_fn(e).digest() for e in encoded]
+    if any((r := len(e) & 3) and (r == 1 or _B64URL_VALUE_B[e[-1]] & _TRAILING_MASK[r]) for e in encoded):
+        raise FormatError("malformed_base64url", "Disclosure is not strict base64url")
+    a2b, to_std, pad = binascii.a2b_base64, _B64URL_TO_STD, _PAD
     try:
-        content = json.loads(raw, object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
-    except (ValueError, RecursionError) as exc:
+        texts = [a2b(e.translate(to_std) + pad[len(e) & 3], strict_mode=True).decode("utf-8") for e in encoded]
+    except binascii.Error as exc:
+        raise FormatError("malformed_base64url", "Disclosure is not strict base64url") from exc
+    except ValueError as exc:  # UnicodeDecodeError
+        raise FormatError("malformed_disclosure", "Disclosure is not UTF-8") from exc
+    scan = _SCAN
+    try:
+        scanned = [scan(t, 0) for t in texts]
+        contents = [c for c, _ in scanned]
+        if [e for _, e in scanned] != [len(t) for t in texts]:  # surrounding whitespace, or trailing garbage
+            contents = [_STRICT_JSON.decode(t) for t in texts]
+    except (ValueError, RecursionError, StopIteration) as exc:
+        raise FormatError("malformed_disclosure", "Disclosure is not valid JSON") from exc
+    if any(
+        type(c) is not list
+        or not 2 <= len(c) <= 3
+        or type(c[0]) is not str
+        or (len(c) == 3 and (type(c[1]) is not str or c[1] in _RESERVED_NAMES))
+        for c in contents
+    ):
+        for c in contents:
+            if type(c) is list and len(c) == 3 and type(c[1]) is str and c[1] in _RESERVED_NAMES:
+                raise FormatError("reserved_claim_name", "Disclosure uses a reserved claim name")
+        raise FormatError("malformed_disclosure", "Disclosure must be [salt, (name,) value]")
+    # base64url of every digest in one call: zero bytes pad each digest to whole 3-byte groups, so each encodes
+    # to ``step`` characters of which the first ``keep`` are exactly its unpadded base64url (RFC 4648 §5).
+    size = len(hashes[0])
+    zeros = b"\0" * (-size % 3)
+    step, keep = (size + len(zeros)) // 3 * 4, (size * 4 + 2) // 3
+    joined = binascii.b2a_base64(zeros.join(hashes) + zeros, newline=False).translate(_STD_TO_B64URL).decode("ascii")
+    by_digest = {joined[i : i + keep]: c for i, c in zip(range(0, len(joined), step), contents, strict=True)}
+    if len(by_digest) != len(contents):
+        raise FormatError("duplicate_disclosure", "the same Disclosure is presented twice")
+    return by_digest
+
+
+_TRAILING_MASK: Final = (0, 0, 0x0F, 0x03)
+_B64URL_TO_STD: Final = bytes.maketrans(b"-_", b"+/")
+_PAD: Final = (b"", b"", b"==", b"=")
+_B64URL_VALUE_B: Final = bytes(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".find(chr(c)) & 0xFF for c in range(256)
+)
+
+
+def _decode_disclosure(encoded: str, *, alphabet_checked: bool = False) -> list[Any]:
+    if alphabet_checked:
+        raw = b64url_decode_checked_alphabet(encoded, what="Disclosure")
+    else:
+        raw = b64url_decode(encoded, what="Disclosure")
+    try:
+        text = raw.decode("utf-8")
+        # The C scanner parses one value from position 0; anything else (leading or trailing whitespace, or
+        # trailing garbage) goes through the full decoder, which accepts surrounding whitespace only.
+        content, end = _SCAN(text, 0)
+        if end != len(text):
+            content = _STRICT_JSON.decode(text)
+    except (ValueError, RecursionError, StopIteration) as exc:
         raise FormatError("malformed_disclosure", "Disclosure is not valid JSON") from exc
     if not isinstance(content, list) or not 2 <= len(content) <= 3 or not isinstance(content[0], str):
         raise FormatError("malformed_disclosure", "Disclosure must be [salt, (name,) value]")
@@ -160,15 +236,7 @@ def _decode_disclosure(encoded: str) -> list[Any]:
     return content
 
 
-def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        raise ValueError("duplicate member name")
-    return out
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"non-standard JSON constant {name}")
+_SCAN: Final[Callable[[str, int], tuple[Any, int]]] = _STRICT_JSON.scan_once  # type: ignore[attr-defined]
 
 
 # --- Compact serialisation (RFC 9901 §4, §4.3)
@@ -181,10 +249,13 @@ class SdJwtParts:
     issuer_jwt: str
     disclosures: tuple[str, ...]
     kb_jwt: str | None
+    presented_text: str | None = None
 
     @property
     def presented(self) -> str:
         """The SD-JWT without the KB-JWT, ending in ``~``: the input of ``sd_hash`` (RFC 9901 §4.3.1)."""
+        if self.presented_text is not None:
+            return self.presented_text
         return self.issuer_jwt + "~" + "".join(d + "~" for d in self.disclosures)
 
 
@@ -194,8 +265,9 @@ def split_sd_jwt(token: str, *, max_size: int = MAX_SD_JWT_SIZE) -> SdJwtParts:
         raise FormatError("malformed_sd_jwt", "SD-JWT must be a string")
     if len(token) > max_size:
         raise FormatError("sd_jwt_too_large", "SD-JWT exceeds the size limit")
-    if not token.isascii():
-        raise FormatError("malformed_sd_jwt", "SD-JWT must be ASCII")
+    # Strict base64 decoding of every part refuses foreign characters; these three it would otherwise accept.
+    if not token.isascii() or "=" in token or "+" in token or "/" in token:
+        raise FormatError("malformed_sd_jwt", "SD-JWT holds characters outside base64url, '.' and '~'")
     parts = token.split("~")
     if len(parts) < 2 or not parts[0]:
         raise FormatError("malformed_sd_jwt", "SD-JWT must be <JWT>~<Disclosures>~[<KB-JWT>]")
@@ -204,7 +276,8 @@ def split_sd_jwt(token: str, *, max_size: int = MAX_SD_JWT_SIZE) -> SdJwtParts:
         raise FormatError("too_many_disclosures", "SD-JWT carries too many Disclosures")
     if "" in disclosures:
         raise FormatError("malformed_sd_jwt", "empty Disclosure")
-    return SdJwtParts(parts[0], tuple(disclosures), parts[-1] or None)
+    kb = parts[-1]
+    return SdJwtParts(parts[0], tuple(disclosures), kb or None, token[: len(token) - len(kb)])
 
 
 # --- Issuance (RFC 9901 §4.1, §4.2)
@@ -344,6 +417,20 @@ def _leaf_names(leaf: x509.Certificate) -> tuple[list[str], list[str]]:
 
 def iss_matches_leaf(iss: str, leaf: x509.Certificate) -> bool:
     """SD-JWT VC draft-13 §3.5 (X.509): ``iss`` is a SAN URI of the leaf, or a DNS SAN (bare or as https host)."""
+    cache_key = (iss, leaf)
+    known = _ISS_CACHE.get(cache_key)
+    if known is None:
+        known = _iss_matches_leaf(iss, leaf)
+        if len(_ISS_CACHE) >= 256:
+            _ISS_CACHE.pop(next(iter(_ISS_CACHE)))
+        _ISS_CACHE[cache_key] = known
+    return known
+
+
+_ISS_CACHE: dict[tuple[str, x509.Certificate], bool] = {}
+
+
+def _iss_matches_leaf(iss: str, leaf: x509.Certificate) -> bool:
     uris, dns = _leaf_names(leaf)
     if iss in uris or iss in dns:
         return True
@@ -493,7 +580,7 @@ def present(
 
 
 def _sd_hash(presented: str, sd_alg: str) -> str:
-    return base64.urlsafe_b64encode(_HASHES[sd_alg](presented.encode("ascii")).digest()).rstrip(b"=").decode()
+    return _b64_digest(_HASHES[sd_alg](presented.encode("ascii")).digest())
 
 
 # --- Verification (RFC 9901 §7)
@@ -531,7 +618,10 @@ class VerifiedSdJwt:
 
 
 class _Processor:
-    """RFC 9901 §7.1 step 4: replace digests by the disclosed claims, checking uniqueness as it goes."""
+    """RFC 9901 §7.1 step 4: replace digests by the disclosed claims, checking uniqueness as it goes.
+
+    Written for speed (it runs on every presentation): plain values are copied without a call.
+    """
 
     __slots__ = ("by_digest", "paths", "seen", "used")
 
@@ -542,20 +632,22 @@ class _Processor:
         self.paths: list[ClaimPath] = []
 
     def _take(self, digest: object) -> list[Any] | None:
-        if not isinstance(digest, str):
+        if type(digest) is not str:
             raise FormatError("malformed_digest", "a digest must be a string")
-        if digest in self.seen:
+        seen = self.seen
+        if digest in seen:
             raise FormatError("duplicate_digest", "the same digest appears more than once")
-        self.seen.add(digest)
+        seen.add(digest)
         content = self.by_digest.get(digest)
         if content is not None:
             self.used += 1
         return content
 
     def value(self, node: Any, path: ClaimPath, depth: int) -> Any:
-        if isinstance(node, dict):
+        t = type(node)
+        if t is dict:
             return self.obj(node, path, depth)
-        if isinstance(node, list):
+        if t is list:
             return self.arr(node, path, depth)
         return node
 
@@ -563,20 +655,36 @@ class _Processor:
         if depth > MAX_DEPTH:
             raise FormatError("claims_too_deep", "claims are nested too deeply")
         out: dict[str, Any] = {}
+        sd = None
         for name, child in node.items():
-            if name == "_sd" or (name == "_sd_alg" and depth == 0):
-                continue
             if name in _RESERVED_NAMES:
+                if name == "_sd":
+                    sd = child
+                    continue
+                if name == "_sd_alg" and depth == 0:
+                    continue
                 raise FormatError("reserved_claim_name", "reserved name used as a claim")
-            out[name] = self.value(child, (*path, name), depth + 1)
-        sd = node.get("_sd")
+            t = type(child)
+            if t is dict:
+                out[name] = self.obj(child, (*path, name), depth + 1)
+            elif t is list:
+                out[name] = self.arr(child, (*path, name), depth + 1)
+            else:
+                out[name] = child
         if sd is not None:
-            if not isinstance(sd, list):
+            if type(sd) is not list:
                 raise FormatError("malformed_digest", "_sd must be an array of digests")
+            seen, by_digest = self.seen, self.by_digest
             for digest in sd:
-                content = self._take(digest)
+                if type(digest) is not str:
+                    raise FormatError("malformed_digest", "a digest must be a string")
+                if digest in seen:
+                    raise FormatError("duplicate_digest", "the same digest appears more than once")
+                seen.add(digest)
+                content = by_digest.get(digest)
                 if content is None:
                     continue  # a decoy, or a claim the holder did not disclose
+                self.used += 1
                 if len(content) != 3:
                     raise FormatError("disclosure_type_mismatch", "array-element Disclosure used for a property")
                 name = content[1]
@@ -592,7 +700,8 @@ class _Processor:
             raise FormatError("claims_too_deep", "claims are nested too deeply")
         out: list[Any] = []
         for child in node:
-            if isinstance(child, dict) and "..." in child:
+            t = type(child)
+            if t is dict and "..." in child:
                 if len(child) != 1:
                     raise FormatError("malformed_digest", "an array digest object must have only '...'")
                 content = self._take(child["..."])
@@ -603,8 +712,10 @@ class _Processor:
                 child_path = (*path, len(out))
                 self.paths.append(child_path)
                 out.append(self.value(content[1], child_path, depth + 1))
-            else:
+            elif t is dict or t is list:
                 out.append(self.value(child, (*path, len(out)), depth + 1))
+            else:
+                out.append(child)
         return out
 
 
@@ -738,13 +849,7 @@ def _verify(
     sd_alg = payload.get("_sd_alg", DEFAULT_SD_ALG)
     if not isinstance(sd_alg, str) or sd_alg not in _HASHES:
         raise FormatError("unsupported_sd_alg", "unsupported _sd_alg")
-    hash_fn = _HASHES[sd_alg]
-    by_digest: dict[str, list[Any]] = {}
-    for enc in parts.disclosures:
-        digest = base64.urlsafe_b64encode(hash_fn(enc.encode("ascii")).digest()).rstrip(b"=").decode()
-        if digest in by_digest:
-            raise FormatError("duplicate_disclosure", "the same Disclosure is presented twice")
-        by_digest[digest] = _decode_disclosure(enc)
+    by_digest = _digest_disclosures(parts.disclosures, sd_alg)
     proc = _Processor(by_digest)
     claims = proc.obj(payload, (), 0)
     if proc.used != len(by_digest):
