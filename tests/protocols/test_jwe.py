@@ -73,3 +73,44 @@ def test_rejects_private_recipient_key() -> None:
     k = generate_encryption_key()
     with pytest.raises(ProtocolError):
         encrypt(b"x", private_jwk(k.private_key), enc="A128GCM")
+
+
+def test_decrypts_joserfc_token_with_apu_apv() -> None:
+    """Our cryptography-based decryption agrees with joserfc's Concat KDF when apu/apv are used."""
+    from joserfc import jwe as jrfc
+    from joserfc.jwk import ECKey
+
+    k = generate_encryption_key()
+    token = jrfc.encrypt_compact({"alg": "ECDH-ES", "enc": "A256GCM", "apu": "YWxpY2U", "apv": "Ym9i"}, b"payload",
+                                 ECKey.import_key({n: k.jwk[n] for n in ("kty", "crv", "x", "y")}))
+    assert decrypt(token, k.private_key).plaintext == b"payload"
+
+
+def test_rejects_epk_not_on_curve() -> None:
+    k = generate_encryption_key()
+    token = encrypt(b"x", k.jwk, enc="A128GCM")
+    epk = dict(decrypt(token, k.private_key).header["epk"])
+    epk["y"] = epk["x"]
+    with pytest.raises(ProtocolError):
+        decrypt(_with_header(token, epk=epk), k.private_key)
+
+
+def test_rejects_epk_of_other_curve() -> None:
+    k = generate_encryption_key()
+    other = generate_encryption_key(curve="P-384")
+    token = encrypt(b"x", other.jwk, enc="A128GCM")
+    with pytest.raises(ProtocolError):
+        decrypt(token, k.private_key)
+
+
+def test_rejects_encrypted_key_part() -> None:
+    k = generate_encryption_key()
+    parts = encrypt(b"x", k.jwk, enc="A128GCM").split(".")
+    parts[1] = "AAAA"
+    with pytest.raises(ProtocolError):
+        decrypt(".".join(parts), k.private_key)
+
+
+def test_p384_round_trip() -> None:
+    k = generate_encryption_key(curve="P-384")
+    assert decrypt(encrypt(b"x", k.jwk, enc="A256GCM"), k.private_key).plaintext == b"x"

@@ -3,24 +3,29 @@
 
 HAIP 1.0 §5 / §6 fix the algorithms: ``alg`` ECDH-ES with P-256, ``enc`` A128GCM or A256GCM. Nothing else is
 accepted on input: the header is checked *before* any decryption is attempted (alg, enc, no ``zip``, no ``crit``,
-expected ``kid``). The cipher work is done by joserfc with a registry restricted to these algorithms.
+expected ``kid``). Encryption uses joserfc with a registry restricted to these algorithms; decryption (the
+verifier's hot path) runs ECDH + Concat KDF + AES-GCM directly on ``cryptography``, about 2-3x faster, and is
+tested against both joserfc and the ``jose`` npm package.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.concatkdf import ConcatKDFHash
 from joserfc import jwe as _jwe
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
 from portfeil.errors import PortfeilError
+from portfeil.formats.jws import b64url_decode
 from portfeil.pki.keys import public_jwk
 from portfeil.protocols._common import jwk_thumbprint, one_of
 from portfeil.protocols.errors import ProtocolError
@@ -117,11 +122,11 @@ def encrypt(
 
 def _header(token: str, code: str) -> dict[str, Any]:
     first = token.split(".", 1)[0]
+    raw = _b64(first, code, "header")
     try:
-        raw = base64.urlsafe_b64decode(first + "=" * (-len(first) % 4))
         header = json.loads(raw)
-    except (binascii.Error, ValueError, RecursionError) as exc:
-        raise ProtocolError(code, "JWE header is not base64url JSON") from exc
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError(code, "JWE header is not JSON") from exc
     if not isinstance(header, dict):
         raise ProtocolError(code, "JWE header is not an object")
     return header
@@ -155,11 +160,65 @@ def decrypt(
     epk = header.get("epk")
     if not isinstance(epk, dict) or epk.get("kty") != "EC" or "d" in epk:
         raise ProtocolError(code, "JWE epk is missing or not an EC public key")
+    plaintext = _ecdh_es_decrypt(token, header, epk, private_key, code)
+    return DecryptedJWE(header, plaintext)
+
+
+_ENC_KEY_BITS: Final[dict[str, int]] = {"A128GCM": 128, "A256GCM": 256}
+_CURVE_FOR_CRV: Final[dict[str, tuple[ec.EllipticCurve, int]]] = {"P-256": (ec.SECP256R1(), 32),
+                                                                  "P-384": (ec.SECP384R1(), 48)}
+
+
+def _b64(value: object, code: str, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise ProtocolError(code, f"JWE {what} is not a string")
     try:
-        key = ECKey.import_key(private_key)
-        result = _jwe.decrypt_compact(token, key, registry=_REGISTRY)
-    except (JoseError, PortfeilError, ValueError, TypeError, KeyError) as exc:
+        return b64url_decode(value, what=what)
+    except PortfeilError as exc:
+        raise ProtocolError(code, f"JWE {what} is not base64url") from exc
+
+
+def _length_prefixed(data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + data
+
+
+def _ecdh_es_decrypt(token: str, header: Mapping[str, Any], epk: Mapping[str, Any],
+                     private_key: ec.EllipticCurvePrivateKey, code: str) -> bytes:
+    """ECDH-ES direct key agreement (RFC 7518 §4.6) + AES-GCM (§5.3) straight on ``cryptography``: the Concat KDF
+    of NIST SP 800-56A §5.8.1 with AlgorithmID = ``enc``, PartyUInfo/PartyVInfo = ``apu``/``apv``, SuppPubInfo =
+    key length in bits; AAD = the protected header segment (RFC 7516 §5.2 step 14). The encrypted key must be
+    empty (direct agreement)."""
+    h64, ek64, iv64, ct64, tag64 = token.split(".")
+    if ek64:
+        raise ProtocolError(code, "ECDH-ES JWE must not carry an encrypted key")
+    crv = epk.get("crv")
+    if not isinstance(crv, str) or crv not in _CURVE_FOR_CRV:
+        raise ProtocolError(code, "JWE epk curve is not supported")
+    curve, size = _CURVE_FOR_CRV[crv]
+    if private_key.curve.name != curve.name:
+        raise ProtocolError(code, "JWE epk curve differs from the recipient key")
+    x, y = _b64(epk.get("x"), code, "epk x"), _b64(epk.get("y"), code, "epk y")
+    if len(x) != size or len(y) != size:
+        raise ProtocolError(code, "JWE epk has the wrong length")
+    try:
+        peer = ec.EllipticCurvePublicKey.from_encoded_point(curve, b"\x04" + x + y)
+        shared = private_key.exchange(ec.ECDH(), peer)
+    except ValueError as exc:
+        raise ProtocolError(code, "JWE epk is not a point on the curve") from exc
+    enc = str(header["enc"])
+    bits = _ENC_KEY_BITS[enc]
+    apu = _b64(header["apu"], code, "apu") if "apu" in header else b""
+    apv = _b64(header["apv"], code, "apv") if "apv" in header else b""
+    other_info = (_length_prefixed(enc.encode("ascii")) + _length_prefixed(apu) + _length_prefixed(apv)
+                  + bits.to_bytes(4, "big"))
+    cek = ConcatKDFHash(algorithm=hashes.SHA256(), length=bits // 8, otherinfo=other_info).derive(shared)
+    iv = _b64(iv64, code, "iv")
+    tag = _b64(tag64, code, "tag")
+    if len(iv) != 12 or len(tag) != 16:
+        raise ProtocolError(code, "JWE iv or tag has the wrong length")
+    try:
+        return AESGCM(cek).decrypt(iv, _b64(ct64, code, "ciphertext") + tag, h64.encode("ascii"))
+    except InvalidTag as exc:
         raise ProtocolError(code, "JWE does not decrypt") from exc
-    if result.plaintext is None:
-        raise ProtocolError(code, "JWE has no plaintext")
-    return DecryptedJWE(dict(result.headers()), bytes(result.plaintext))
+
+
