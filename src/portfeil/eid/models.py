@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portfeil.db import Base, JSONType, UTCDateTime, new_id
@@ -103,13 +103,15 @@ class Transition(Base):
 
     __tablename__ = "eid_transitions"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    #: global order of transitions (several may share a timestamp)
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                     autoincrement=True)
     serial: Mapped[str] = mapped_column(ForeignKey("eid_certificates.serial"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     from_status: Mapped[str | None] = mapped_column(String(20))
     to_status: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(String(40))
-    article: Mapped[str] = mapped_column(String(100))
+    article: Mapped[str] = mapped_column(String(200))
     actor: Mapped[str] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(String(500))
 

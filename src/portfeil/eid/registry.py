@@ -382,8 +382,7 @@ class EidRegistry:
             if c is None:
                 raise EidError("certificate_not_found", "no such eID certificate")
             ts = (await s.execute(select(Transition).where(Transition.serial == c.serial)
-                                  .order_by(Transition.at, Transition.id))).scalars().all()
-            ts = sorted(ts, key=lambda t: (t.at, t.from_status is not None))
+                                  .order_by(Transition.seq))).scalars().all()
             return _cert_view(c, ts)
 
     async def certificates(self, *, person_id: str | None = None, electronic_id: str | None = None,

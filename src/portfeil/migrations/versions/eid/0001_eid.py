@@ -230,19 +230,19 @@ def upgrade() -> None:
 
     op.create_table(
         "eid_transitions",
-        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("serial", sa.String(length=40), nullable=False),
         sa.Column("at", portfeil.db.UTCDateTime(), nullable=False),
         sa.Column("from_status", sa.String(length=20), nullable=True),
         sa.Column("to_status", sa.String(length=20), nullable=False),
         sa.Column("reason", sa.String(length=40), nullable=False),
-        sa.Column("article", sa.String(length=100), nullable=False),
+        sa.Column("article", sa.String(length=200), nullable=False),
         sa.Column("actor", sa.String(length=100), nullable=False),
         sa.Column("note", sa.String(length=500), nullable=True),
         sa.ForeignKeyConstraint(
             ["serial"], ["eid_certificates.serial"], name=op.f("fk_eid_transitions_serial_eid_certificates")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_eid_transitions")),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_eid_transitions")),
     )
     with op.batch_alter_table("eid_transitions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_eid_transitions_serial"), ["serial"], unique=False)
