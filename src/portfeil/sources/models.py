@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Integer, SmallInteger, String
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portfeil.db import Base, JSONType, UTCDateTime, new_id
@@ -45,9 +45,17 @@ class Person(Base):
     sex: Mapped[int] = mapped_column(SmallInteger)
     #: ISO 3166-1 alpha-2 codes
     nationalities: Mapped[list[str]] = mapped_column(JSONType)
-    date_of_death: Mapped[date | None] = mapped_column(Date, index=True)
+    date_of_death: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        # a partial index: only the deceased (a few per cent) are indexed, so bulk loads of the living stay cheap
+        Index(
+            "ix_pop_persons_deceased", "date_of_death",
+            postgresql_where=text("date_of_death IS NOT NULL"), sqlite_where=text("date_of_death IS NOT NULL"),
+        ),
+    )
 
 
 class Address(Base):

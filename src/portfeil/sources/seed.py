@@ -12,6 +12,7 @@ Nothing is kept in memory beyond one chunk: rows go to PostgreSQL with ``COPY`` 
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import json
 import logging
@@ -462,10 +463,14 @@ async def seed_population(
     seed: int = 0,
     chunk_size: int = 10_000,
     progress: Callable[[int], None] | None = None,
+    writers: int | None = None,
 ) -> SeedResult:
     """Add ``persons`` synthetic persons (deterministic for a seed on an empty register); returns counts and time.
 
     Existing personal and document numbers are avoided, so seeding a non-empty register adds people safely.
+    A pipeline: one thread generates the next chunk while ``writers`` connections (PostgreSQL: 2, SQLite: 1)
+    write earlier ones, each chunk in its own transaction. Seeded persons get no history rows and emit no events
+    (it is a bulk load of synthetic data, not a registration).
     """
     if persons < 0:
         raise ValueError("persons must not be negative")
@@ -474,13 +479,35 @@ async def seed_population(
     numbers, docs = await _existing(db)
     gen = PopulationGenerator(seed, clock.now(), sqlite=sqlite, exclude_numbers=numbers, exclude_documents=docs)
     write = _write_sqlite if sqlite else _write_postgres
+    n_writers = 1 if sqlite else max(1, writers or 2)
+    queue: asyncio.Queue[Chunk | None] = asyncio.Queue(maxsize=n_writers + 1)
     done = 0
-    for chunk in gen.chunks(persons, chunk_size):
-        async with db.engine.begin() as conn:
-            await write(conn, chunk)
-        done += len(chunk.persons)
-        if progress is not None:
-            progress(done)
+
+    async def produce() -> None:
+        chunks = gen.chunks(persons, chunk_size)
+        while True:
+            chunk = await asyncio.to_thread(next, chunks, None)
+            if chunk is None:
+                break
+            await queue.put(chunk)
+        for _ in range(n_writers):
+            await queue.put(None)
+
+    async def consume() -> None:
+        nonlocal done
+        while (chunk := await queue.get()) is not None:
+            async with db.engine.begin() as conn:
+                if not sqlite:
+                    await conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+                await write(conn, chunk)
+            done += len(chunk.persons)
+            if progress is not None:
+                progress(done)
+
+    async with asyncio.TaskGroup() as tasks:
+        tasks.create_task(produce())
+        for _ in range(n_writers):
+            tasks.create_task(consume())
     c = gen.counts
     log.info("population seeded", extra={"event": "population_seeded", **c})
     return SeedResult(c["persons"], c["addresses"], c["documents"], c["relations"], time.perf_counter() - started)

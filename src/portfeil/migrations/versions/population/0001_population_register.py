@@ -53,7 +53,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("personal_number", name=op.f("uq_pop_persons_personal_number")),
     )
     op.create_index(op.f("ix_pop_persons_birth_date"), "pop_persons", ["birth_date"])
-    op.create_index(op.f("ix_pop_persons_date_of_death"), "pop_persons", ["date_of_death"])
+    op.create_index(
+        "ix_pop_persons_deceased", "pop_persons", ["date_of_death"],
+        postgresql_where=sa.text("date_of_death IS NOT NULL"), sqlite_where=sa.text("date_of_death IS NOT NULL"),
+    )
     op.create_table(
         "pop_addresses",
         sa.Column("person_id", sa.String(36), nullable=False),
@@ -143,6 +146,6 @@ def downgrade() -> None:
     op.drop_table("pop_documents")
     op.drop_table("pop_relations")
     op.drop_table("pop_addresses")
-    op.drop_index(op.f("ix_pop_persons_date_of_death"), table_name="pop_persons")
+    op.drop_index("ix_pop_persons_deceased", table_name="pop_persons")
     op.drop_index(op.f("ix_pop_persons_birth_date"), table_name="pop_persons")
     op.drop_table("pop_persons")
