@@ -135,6 +135,7 @@ def test_rejects_wrong_server_nonce_resource_server_401() -> None:
         _verify(proof, check_nonce=lambda n: n == "n-1", new_nonce=lambda: "n-2", status=401)
     assert e.value.code == "use_dpop_nonce"
     assert e.value.status == 401
+    assert e.value.headers["WWW-Authenticate"].startswith('DPoP error="use_dpop_nonce"')
 
 
 def test_accepts_server_nonce() -> None:

@@ -42,6 +42,7 @@ __all__ = [
     "access_token_hash",
     "create_dpop_proof",
     "verify_dpop_proof",
+    "www_authenticate",
 ]
 
 DPOP_TYP: Final[str] = "dpop+jwt"
@@ -59,6 +60,18 @@ class DPoPProof:
     jti: str
     iat: int
     nonce: str | None
+
+
+def www_authenticate(error: str | None = None, *, algs: Collection[str] = ("ES256",),
+                     description: str | None = None) -> str:
+    """The ``WWW-Authenticate: DPoP ...`` challenge of a resource server (RFC 9449 §7.1, RFC 6750 §3)."""
+    parts = []
+    if error is not None:
+        parts.append(f'error="{error}"')
+    if description is not None:
+        parts.append('error_description="{}"'.format(description.replace("\\", "").replace('"', "'")))
+    parts.append('algs="{}"'.format(" ".join(sorted(algs))))
+    return "DPoP " + ", ".join(parts)
 
 
 def access_token_hash(access_token: str) -> str:
@@ -155,6 +168,9 @@ def verify_dpop_proof(
         raise ProtocolError(_CODE, "DPoP nonce is not a string", status=status)
     if check_nonce is not None and (nonce is None or not check_nonce(nonce)):
         headers = {"DPoP-Nonce": new_nonce()} if new_nonce is not None else {}
+        if status == 401:  # resource server (§9): the challenge goes into WWW-Authenticate
+            headers["WWW-Authenticate"] = www_authenticate("use_dpop_nonce", algs=algorithms,
+                                                           description="Resource server requires nonce in DPoP proof")
         raise ProtocolError("use_dpop_nonce", "a fresh DPoP nonce is required", status=status, headers=headers)
     # (12)/(13): iat window; §11.1 replay: jti seen within the window.
     try:
