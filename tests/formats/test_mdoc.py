@@ -36,6 +36,7 @@ from portfeil.formats.mdoc import (
     StatusListReference,
     build_device_response,
     device_authentication_bytes,
+    encode_vp_token,
     issue_mdoc,
     openid4vp_dc_api_session_transcript,
     openid4vp_session_transcript,
@@ -692,3 +693,19 @@ def test_rejects_mso_signed_before_ds_certificate_validity(env: Setup) -> None:
             vp, session_transcript=TRANSCRIPT, now=NOW + timedelta(days=1)
         )
     assert _code(exc) == "mdoc_signed_outside_ds_validity"
+
+
+def test_rejects_session_transcript_not_given_as_cbor_bytes(env: Setup, verifier: MdocVerifier) -> None:
+    vp = _present(env)
+    for bad in (cbor2.loads(TRANSCRIPT), b"", b"\xa0", "83f6f6"):
+        with pytest.raises(FormatError) as exc:
+            verifier.verify_device_response(vp, session_transcript=bad, now=NOW)  # type: ignore[arg-type]
+        assert _code(exc) == "mdoc_bad_transcript_input"
+
+
+def test_vp_token_is_base64url_of_device_response(env: Setup, verifier: MdocVerifier) -> None:
+    vp = _present(env)
+    token = encode_vp_token(vp)
+    assert "=" not in token
+    assert "+" not in token
+    assert verifier.verify_device_response(token, session_transcript=TRANSCRIPT, now=NOW)

@@ -58,6 +58,7 @@ __all__ = [
     "VerifiedMdoc",
     "build_device_response",
     "device_authentication_bytes",
+    "encode_vp_token",
     "issue_mdoc",
     "openid4vp_dc_api_session_transcript",
     "openid4vp_session_transcript",
@@ -267,6 +268,18 @@ def _thumbprint_bytes(jwk_thumbprint: bytes | str | None) -> bytes | None:
     if len(thumb) != 32:
         raise FormatError("mdoc_bad_transcript_input", "a JWK SHA-256 thumbprint has 32 bytes")
     return thumb
+
+
+def _check_transcript(session_transcript: Any) -> None:
+    """SessionTranscript must be given as its CBOR bytes: an array of three items (18013-5 §9.1.5.1)."""
+    if type(session_transcript) is not bytes or not session_transcript or session_transcript[0] != 0x83:
+        raise FormatError("mdoc_bad_transcript_input", "session_transcript must be the CBOR bytes of a 3-array")
+
+
+def encode_vp_token(device_response: bytes) -> str:
+    """The OpenID4VP ``vp_token`` value of an mdoc presentation: base64url (no padding) of the DeviceResponse
+    (OpenID4VP 1.0 Annex B.2.3)."""
+    return _b64url(device_response)
 
 
 def device_authentication_bytes(session_transcript: bytes, doctype: str, device_namespaces_bytes: bytes) -> bytes:
@@ -506,6 +519,7 @@ class Mdoc:
     ) -> dict[str, Any]:
         """A ``Document`` (18013-5 §8.3.2.1.2.2) with only the elements in ``disclose`` (all if None), signed by
         the device key over ``DeviceAuthenticationBytes`` (§9.1.3.4) with a detached payload (§9.1.3.6)."""
+        _check_transcript(session_transcript)
         if device_key.public_key() != self.device_key:
             raise FormatError("mdoc_device_key_mismatch", "device_key is not the key the MSO binds")
         chosen: dict[str, list[cbor2.CBORTag]] = {}
@@ -618,6 +632,7 @@ class MdocVerifier:
     ) -> tuple[VerifiedMdoc, ...]:
         """Verify a DeviceResponse (CBOR or base64url vp_token value) bound to ``session_transcript``."""
         now = _utc(now, "now")
+        _check_transcript(session_transcript)
         raw = _as_bytes(data, self._max_bytes)
         response = _map(cbor_decode(raw, what="DeviceResponse", max_bytes=self._max_bytes), "DeviceResponse")
         if response.get("version") != "1.0":
