@@ -81,6 +81,11 @@ def test_credential_requests(data: Any) -> None:
     only_protocol_errors(lambda: oid4vci.validate_deferred_credential_request(data))
     only_protocol_errors(lambda: oid4vci.validate_notification_request(data, known_notification_id=lambda n: True))
     only_protocol_errors(lambda: oauth.parse_authorization_details(data))
+    only_protocol_errors(lambda: oauth.parse_token_response(data))
+    only_protocol_errors(lambda: oauth.parse_par_response(data))
+    only_protocol_errors(lambda: oauth.parse_authorization_server_metadata(data, expected_issuer="https://i"))
+    only_protocol_errors(lambda: oid4vci.parse_credential_response(data))
+    only_protocol_errors(lambda: oid4vci.parse_nonce_response(data))
 
 
 @SETTINGS
@@ -146,6 +151,7 @@ def test_encrypted_responses(payload: dict[str, Any], enc: str) -> None:
     only_protocol_errors(lambda: oid4vp.parse_authorization_response(
         {"response": token}, response_mode="direct_post.jwt", expected_state=None, decryption_key=ENC))
     only_protocol_errors(lambda: oid4vci.decrypt_credential_request(token, ENC.private_key, kid=ENC.kid))
+    only_protocol_errors(lambda: oid4vci.parse_credential_response(token, decryption_key=ENC))
 
 
 @SETTINGS

@@ -220,3 +220,42 @@ def test_as_metadata_haip() -> None:
     assert "attest_jwt_client_auth" in md["token_endpoint_auth_methods_supported"]
     assert md["dpop_signing_alg_values_supported"] == ["ES256"]
     assert md["pre-authorized_grant_anonymous_access_supported"] is True
+
+
+# --- wallet-side parsers
+
+def test_parse_token_response() -> None:
+    from portfeil.protocols.oauth import parse_token_response
+
+    r = parse_token_response(token_response("at", expires_in=60, credential_identifiers={"pid": ["p1"]}))
+    assert r.credential_identifiers == {"pid": ("p1",)}
+
+
+def test_token_response_rejects_bearer_when_dpop_expected() -> None:
+    from portfeil.protocols.oauth import parse_token_response
+
+    with pytest.raises(ProtocolError):
+        parse_token_response({"access_token": "at", "token_type": "Bearer", "expires_in": 60})
+
+
+def test_parse_par_response() -> None:
+    from portfeil.protocols.oauth import parse_par_response
+
+    uri = new_request_uri()
+    assert parse_par_response(par_response(uri, 90)) == (uri, 90)
+    with pytest.raises(ProtocolError):
+        parse_par_response({"request_uri": uri, "expires_in": True})
+
+
+def test_parse_as_metadata_rejects_issuer_mismatch() -> None:
+    from portfeil.protocols.oauth import parse_authorization_server_metadata
+
+    md = authorization_server_metadata("https://as.example.bg", authorization_endpoint="https://as.example.bg/a",
+                                       token_endpoint="https://as.example.bg/t",
+                                       pushed_authorization_request_endpoint="https://as.example.bg/p")
+    assert parse_authorization_server_metadata(md, expected_issuer="https://as.example.bg") == md
+    with pytest.raises(ProtocolError):
+        parse_authorization_server_metadata(md, expected_issuer="https://evil.example")
+    md["code_challenge_methods_supported"] = ["plain"]
+    with pytest.raises(ProtocolError):
+        parse_authorization_server_metadata(md, expected_issuer="https://as.example.bg")

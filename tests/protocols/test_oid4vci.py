@@ -439,3 +439,35 @@ def test_request_decryption() -> None:
     assert decrypt_credential_request(token, k.private_key, kid=k.kid) == _req()
     with pytest.raises(ProtocolError):
         decrypt_credential_request(token, k.private_key, kid="other")
+
+
+# --- wallet-side parsers
+
+def test_parse_credential_and_deferred_responses() -> None:
+    from portfeil.protocols.oid4vci import parse_credential_response, parse_nonce_response
+
+    assert parse_nonce_response(nonce_response("c1")) == "c1"
+    r = parse_credential_response(credential_response(["a", "b"], notification_id="n"))
+    assert r.credentials == ("a", "b")
+    assert r.notification_id == "n"
+    d = parse_credential_response(deferred_pending_response("t", interval=3))
+    assert (d.transaction_id, d.interval) == ("t", 3)
+
+
+def test_parse_encrypted_credential_response() -> None:
+    from portfeil.protocols.oid4vci import ResponseEncryption, parse_credential_response
+
+    k = generate_encryption_key()
+    token = encrypt_credential_response(credential_response(["cred"]), ResponseEncryption(k.jwk, "ECDH-ES", "A128GCM"))
+    assert parse_credential_response(token, decryption_key=k).credentials == ("cred",)
+    with pytest.raises(ProtocolError):
+        parse_credential_response(credential_response(["cred"]), decryption_key=k)
+
+
+def test_credential_response_rejects_both_credentials_and_transaction() -> None:
+    from portfeil.protocols.oid4vci import parse_credential_response
+
+    with pytest.raises(ProtocolError):
+        parse_credential_response({"credentials": [{"credential": "a"}], "transaction_id": "t"})
+    with pytest.raises(ProtocolError):
+        parse_credential_response({"transaction_id": "t"})

@@ -33,6 +33,7 @@ DEFAULT_STATUS: Final[dict[str, int]] = {
     "use_dpop_nonce": 400,
     # RFC 9126 §2.3 / RFC 9101 §6.2
     "invalid_request_uri": 400,
+    "invalid_response": 502,
     "invalid_request_object": 400,
     "request_not_supported": 400,
     "request_uri_not_supported": 400,

@@ -33,6 +33,7 @@ __all__ = [
     "REQUEST_URI_PREFIX",
     "AuthorizationDetail",
     "ParRequest",
+    "ParsedTokenResponse",
     "TokenRequest",
     "authorization_server_metadata",
     "check_authorization_code_grant",
@@ -40,7 +41,10 @@ __all__ = [
     "new_request_uri",
     "par_response",
     "parse_authorization_details",
+    "parse_authorization_server_metadata",
+    "parse_par_response",
     "parse_request_uri",
+    "parse_token_response",
     "token_response",
     "validate_par_request",
     "validate_token_request",
@@ -388,4 +392,89 @@ def authorization_server_metadata(
         md["scopes_supported"] = list(scopes_supported)
     if extra:
         md.update(extra)
+    return md
+
+
+# ---------------------------------------------------------------- client (wallet) side parsers
+
+
+def _json_obj(data: object, code: str, what: str) -> dict[str, Any]:
+    if isinstance(data, str | bytes):
+        if len(data) > 256 * 1024:
+            raise ProtocolError(code, f"{what} is too large")
+        try:
+            data = json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise ProtocolError(code, f"{what} is not JSON") from exc
+    if not isinstance(data, dict):
+        raise ProtocolError(code, f"{what} is not a JSON object")
+    return data
+
+
+def parse_par_response(data: object) -> tuple[str, int]:
+    """Wallet side of RFC 9126 §2.2: ``request_uri`` and a positive integer ``expires_in``."""
+    obj = _json_obj(data, "invalid_response", "PAR response")
+    uri = req_str(obj, "request_uri", code="invalid_response")
+    exp = obj.get("expires_in")
+    if not isinstance(exp, int) or isinstance(exp, bool) or exp <= 0:
+        raise ProtocolError("invalid_response", "expires_in must be a positive integer")
+    return uri, exp
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedTokenResponse:
+    access_token: str
+    token_type: str
+    expires_in: int | None
+    refresh_token: str | None
+    credential_identifiers: dict[str, tuple[str, ...]]
+    """credential_configuration_id -> credential_identifiers (OpenID4VCI 1.0 §6.2)."""
+
+
+def parse_token_response(data: object, *, expect_dpop: bool = True) -> ParsedTokenResponse:
+    """Wallet side of RFC 6749 §5.1 / RFC 9449 §5 / OpenID4VCI 1.0 §6.2. With DPoP, ``token_type`` must be
+    ``DPoP`` (case-insensitive, RFC 9449 §5): a Bearer token where DPoP was asked for is refused."""
+    code = "invalid_response"
+    obj = _json_obj(data, code, "token response")
+    token = req_str(obj, "access_token", code=code)
+    token_type = req_str(obj, "token_type", code=code, max_len=32)
+    if expect_dpop and token_type.lower() != "dpop":
+        raise ProtocolError(code, "token_type is not DPoP")
+    exp = obj.get("expires_in")
+    if exp is not None and (not isinstance(exp, int) or isinstance(exp, bool) or exp <= 0):
+        raise ProtocolError(code, "expires_in must be a positive integer")
+    ids: dict[str, tuple[str, ...]] = {}
+    details = obj.get("authorization_details")
+    if details is not None:
+        if not isinstance(details, list):
+            raise ProtocolError(code, "authorization_details must be an array")
+        for d in details:
+            if not isinstance(d, dict) or d.get("type") != OPENID_CREDENTIAL:
+                continue
+            cid = req_str(d, "credential_configuration_id", code=code)
+            values = d.get("credential_identifiers")
+            if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+                raise ProtocolError(code, "credential_identifiers must be a non-empty array of strings")
+            ids[cid] = tuple(values)
+    return ParsedTokenResponse(token, token_type, exp, opt_str(obj, "refresh_token", code=code), ids)
+
+
+def parse_authorization_server_metadata(data: object, *, expected_issuer: str) -> dict[str, Any]:
+    """Wallet side of RFC 8414 §3.3: ``issuer`` identical to the one asked for; the endpoints used by the
+    OpenID4VCI flows are https URLs; PKCE S256 must be offered when the methods are listed."""
+    from portfeil.protocols._common import is_https_url
+
+    code = "invalid_response"
+    md = _json_obj(data, code, "authorization server metadata")
+    if md.get("issuer") != expected_issuer:
+        raise ProtocolError(code, "issuer does not match the authorization server identifier")
+    for name in ("token_endpoint", "authorization_endpoint", "pushed_authorization_request_endpoint", "jwks_uri",
+                 "nonce_endpoint"):
+        if name in md and not is_https_url(md[name], allow_http_localhost=False):
+            raise ProtocolError(code, f"{name} is not an https URL")
+    if not is_https_url(md.get("token_endpoint")):
+        raise ProtocolError(code, "token_endpoint missing")
+    methods = md.get("code_challenge_methods_supported")
+    if methods is not None and (not isinstance(methods, list) or PKCE_METHOD not in methods):
+        raise ProtocolError(code, "the authorization server does not offer PKCE S256")
     return md

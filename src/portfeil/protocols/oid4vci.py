@@ -61,6 +61,8 @@ __all__ = [
     "CredentialOffer",
     "CredentialRequest",
     "HolderKey",
+    "Notification",
+    "ParsedCredentialResponse",
     "ResponseEncryption",
     "TxCode",
     "build_credential_offer",
@@ -75,6 +77,8 @@ __all__ = [
     "parse_credential_issuer_metadata",
     "parse_credential_offer",
     "parse_credential_offer_uri",
+    "parse_credential_response",
+    "parse_nonce_response",
     "validate_credential_request",
     "validate_deferred_credential_request",
     "validate_notification_request",
@@ -789,3 +793,54 @@ def decrypt_credential_request(
     result = jwe.decrypt(token, private_key, expected_kid=kid, encryptions=encryptions,
                          code="invalid_encryption_parameters")
     return _json_object(result.plaintext, code=_REQ, what="credential request")
+
+
+# ---------------------------------------------------------------- wallet side parsers
+
+
+def parse_nonce_response(data: object) -> str:
+    """Wallet side of §7.2: the ``c_nonce``."""
+    obj = _json_object(data, code="invalid_response", what="nonce response")
+    return req_str(obj, "c_nonce", code="invalid_response", max_len=1024)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCredentialResponse:
+    """Wallet side of §8.3 / §9.2: issued credentials, or a ``transaction_id`` to poll after ``interval``."""
+
+    credentials: tuple[str | dict[str, Any], ...]
+    transaction_id: str | None
+    interval: int | None
+    notification_id: str | None
+
+
+def parse_credential_response(
+    data: object, *, decryption_key: jwe.EncryptionKey | None = None,
+) -> ParsedCredentialResponse:
+    """Parse a (deferred) credential response (§8.3, §9.2); when the wallet asked for encryption
+    (``decryption_key``), the body must be a JWE to that key (§10) and is decrypted first."""
+    code = "invalid_response"
+    if decryption_key is not None:
+        if isinstance(data, bytes):
+            data = data.decode("ascii", "replace")
+        data = jwe.decrypt(data, decryption_key.private_key, expected_kid=decryption_key.kid, code=code).plaintext
+    obj = _json_object(data, code=code, what="credential response", max_chars=16 * 1024 * 1024)
+    creds = obj.get("credentials")
+    tid = opt_str(obj, "transaction_id", code=code)
+    if creds is None:
+        if tid is None:
+            raise ProtocolError(code, "credential response has neither credentials nor transaction_id")
+        interval = obj.get("interval")
+        if not isinstance(interval, int) or isinstance(interval, bool) or interval <= 0:
+            raise ProtocolError(code, "interval must be a positive integer")
+        return ParsedCredentialResponse((), tid, interval, None)
+    if tid is not None:
+        raise ProtocolError(code, "credentials and transaction_id are exclusive")
+    if not isinstance(creds, list) or not creds:
+        raise ProtocolError(code, "credentials must be a non-empty array")
+    out: list[str | dict[str, Any]] = []
+    for item in creds:
+        if not isinstance(item, dict) or not isinstance(item.get("credential"), str | dict):
+            raise ProtocolError(code, "each credentials entry needs a credential")
+        out.append(item["credential"])
+    return ParsedCredentialResponse(tuple(out), None, None, opt_str(obj, "notification_id", code=code))
