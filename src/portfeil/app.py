@@ -28,6 +28,8 @@ SERVICE_MODULES: tuple[str, ...] = (
     "portfeil.sources.service",
     "portfeil.eid.service",
     "portfeil.trust.service",
+    "portfeil.issuer.service",
+    "portfeil.verifier.service",
 )
 
 MAX_BODY_BYTES = 1_000_000
