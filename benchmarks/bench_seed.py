@@ -27,6 +27,21 @@ from portfeil.clock import FrozenClock
 from portfeil.db import Database, alembic_config
 from portfeil.sources.seed import PopulationGenerator, random_ids, seed_population
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def backend_cpu(pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by PostgreSQL backends on this machine (0 if not local)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return total
+
+
 PG_URL = os.environ.get("PORTFEIL_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 SCHEMA = "bench_seed"
 
@@ -70,14 +85,16 @@ async def run_sqlite(n: int) -> dict[str, float]:
         await asyncio.to_thread(migrate, url)
         db = Database(url)
         raw = await raw_rows_per_second(db, min(n, 200_000))
+        cpu = time.process_time()
         result = await seed_population(db, n, clock=FrozenClock(), seed=1)
+        cpu = time.process_time() - cpu
         async with db.engine.begin() as conn:
             await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         await db.dispose()
         size = path.stat().st_size
     return {"persons_per_s": result.persons_per_second, "seconds": result.seconds, "raw_rows_per_s": raw,
             "bytes_per_person": size / n, "rows": result.persons + result.addresses + result.documents
-            + result.relations}
+            + result.relations, "client_cpu": cpu, "server_cpu": 0.0}
 
 
 async def run_postgres(n: int) -> dict[str, float] | None:
@@ -92,9 +109,18 @@ async def run_postgres(n: int) -> dict[str, float] | None:
         return None
     try:
         await asyncio.to_thread(migrate, PG_URL, SCHEMA)
-        db = Database(PG_URL, pg_schema=SCHEMA)
+        db = Database(
+            PG_URL, pg_schema=SCHEMA, connect_args={"server_settings": {"application_name": "bench_seed"}}
+        )
         raw = await raw_rows_per_second(db, min(n, 200_000))
+        pids_sql = sa.text("SELECT pid FROM pg_stat_activity WHERE application_name = 'bench_seed'")
+        async with db.engine.connect() as conn:
+            before = backend_cpu(list((await conn.execute(pids_sql)).scalars()))
+        cpu = time.process_time()
         result = await seed_population(db, n, clock=FrozenClock(), seed=1)
+        cpu = time.process_time() - cpu
+        async with db.engine.connect() as conn:
+            server_cpu = backend_cpu(list((await conn.execute(pids_sql)).scalars())) - before
         async with db.engine.connect() as conn:
             size = (
                 await conn.execute(
@@ -109,7 +135,7 @@ async def run_postgres(n: int) -> dict[str, float] | None:
         await db.dispose()
         return {"persons_per_s": result.persons_per_second, "seconds": result.seconds, "raw_rows_per_s": raw,
                 "bytes_per_person": int(size) / n, "rows": result.persons + result.addresses + result.documents
-                + result.relations}
+                + result.relations, "client_cpu": cpu, "server_cpu": server_cpu}
     finally:
         async with admin.engine.begin() as conn:
             await conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
@@ -124,6 +150,12 @@ def report(name: str, r: dict[str, float], n: int, generate: float) -> None:
         f"({r['persons_per_s'] / generate:4.2f}x the generator alone); "
         f"{rows_per_s:9,.0f} rows/s = {rows_per_s / r['raw_rows_per_s']:4.2f}x "
         f"raw narrow rows ({r['raw_rows_per_s']:,.0f}/s); {r['bytes_per_person']:,.0f} bytes/person on disk"
+    )
+    print(
+        f"{'':<10} CPU: client {r['client_cpu']:.1f} s ({r['client_cpu'] / n * 1e6:.0f} µs/person)"
+        + (f", PostgreSQL backends {r['server_cpu']:.1f} s ({r['server_cpu'] / n * 1e6:.0f} µs/person)"
+           if r["server_cpu"] else "")
+        + f"; wall {r['seconds']:.1f} s"
     )
 
 

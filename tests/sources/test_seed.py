@@ -154,3 +154,29 @@ async def test_demo_seed_creates_well_known_persons_once(ctx: AppContext) -> Non
     assert thomas.number_kind == "lnch"
     assert thomas.nationalities == ("DE",)
     assert all(is_valid_egn(p.personal_number) or is_valid_lnch(p.personal_number) for p in DEMO_PERSONS.values())
+
+
+def test_egn_order_numbers_of_a_day_run_out_gracefully() -> None:
+    gen = PopulationGenerator(1, NOW)
+    day = date(1990, 5, 5)
+    numbers = {gen._egn(day, 1) for _ in range(500)}
+    assert len(numbers) == 500
+    assert all(validate_egn(n).birth_date == day for n in numbers)
+    try:
+        gen._egn(day, 1)
+    except OverflowError:
+        pass
+    else:
+        raise AssertionError("a 501st male ЕГН for one day cannot exist")
+    assert validate_egn(gen._egn(day, 2)).birth_date == day  # the female order numbers are separate
+
+
+def test_large_generation_has_unique_valid_numbers() -> None:
+    gen = PopulationGenerator(1, NOW)
+    seen: set[str] = set()
+    count = 0
+    for chunk in gen.chunks(60_000, 20_000):
+        for p in chunk.persons:
+            seen.add(p[1])
+            count += 1
+    assert len(seen) == count == 60_000

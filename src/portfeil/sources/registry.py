@@ -573,6 +573,9 @@ async def update_person(
                 new[latin] = changes.get(latin) or (transliterate(value) if value else None)
                 setattr(person, name, value)
                 setattr(person, latin, new[latin])
+        for latin in ("given_name_latin", "family_name_latin"):
+            if latin in changes and (not isinstance(changes[latin], str) or not changes[latin].strip()):
+                raise PopulationError("missing_name", "the Latin given and family names are required")
         for latin in ("given_name_latin", "middle_name_latin", "family_name_latin"):
             if latin in changes and latin not in new:
                 old[latin], new[latin] = getattr(person, latin), changes[latin]

@@ -229,7 +229,12 @@ class PopulationGenerator:
     ) -> str:
         pid = self._id()
         if number is None:
-            number = self._egn(birth, sex)
+            while True:  # a day whose 500 order numbers are all taken: the person is born a day earlier
+                try:
+                    number = self._egn(birth, sex)
+                    break
+                except OverflowError:
+                    birth -= timedelta(days=1)
             kind = "egn"
         else:
             kind = "lnch"
@@ -368,7 +373,7 @@ class PopulationGenerator:
         if not single_mother and room - added >= 1:
             fbirth = mbirth - timedelta(days=int((rng.random() * 7 - 2) * 365))
             if fbirth > add_years(self.today, -22):
-                fbirth = add_years(self.today, -22)
+                fbirth = self._birth(22, 30)
             father_id = self._person(
                 chunk, given=father_given, middle=self._patronymic[self._male_name()], family=surname, birth=fbirth,
                 sex=1, place=place, address=home,
