@@ -26,6 +26,7 @@ from portfeil.formats.mdoc import (
     Mdoc,
     MdocVerifier,
     issue_mdoc,
+    openid4vp_dc_api_session_transcript,
     openid4vp_session_transcript,
 )
 from portfeil.pki.ca import create_root_ca, issue_leaf
@@ -131,6 +132,15 @@ def test_owf_transcript_equals_ours() -> None:
     )
     assert out["ok"], out
     assert bytes.fromhex(out["transcript"]) == TRANSCRIPT
+
+
+@pytest.mark.parametrize("thumb", [THUMB, None], ids=["encrypted", "unencrypted"])
+def test_owf_dc_api_transcript_equals_ours(thumb: str | None) -> None:
+    out = _peer("transcript-dcapi", {"origin": "https://verifier.portfeil.bg", "nonce": NONCE, "jwkThumbprint": thumb})
+    assert out["ok"], out
+    assert bytes.fromhex(out["transcript"]) == openid4vp_dc_api_session_transcript(
+        "https://verifier.portfeil.bg", NONCE, thumb
+    )
 
 
 def test_owf_verifies_our_device_response(pki: dict[str, Any]) -> None:

@@ -1,6 +1,7 @@
 // Interop peer for portfeil's mdoc tests: @owf/mdoc 0.6.0 with a node:crypto context.
 //
 //   node mdoc_peer.mjs transcript     < {clientId, nonce, jwkThumbprint?, responseUri}
+//   node mdoc_peer.mjs transcript-dcapi < {origin, nonce, jwkThumbprint?}
 //   node mdoc_peer.mjs verify         < {deviceResponse (base64url), trusted: [b64 DER], clientId, nonce,
 //                                        jwkThumbprint?, responseUri, now (ISO)}
 //   node mdoc_peer.mjs issue-present  < {dsPrivateJwk, dsCertificate (b64 DER), devicePrivateJwk, docType,
@@ -128,6 +129,18 @@ async function transcript(input) {
 const commands = {
   async transcript(input) {
     return { transcript: Buffer.from((await transcript(input)).encode()).toString('hex') }
+  },
+
+  async ['transcript-dcapi'](input) {
+    const st = await SessionTranscript.forOid4VpDcApi(
+      {
+        origin: input.origin,
+        nonce: input.nonce,
+        jwkThumbprint: input.jwkThumbprint ? base64url.decode(input.jwkThumbprint) : undefined,
+      },
+      ctx,
+    )
+    return { transcript: Buffer.from(st.encode()).toString('hex') }
   },
 
   async verify(input) {
