@@ -20,9 +20,8 @@ import base64
 import binascii
 import json
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Protocol
+from typing import Any, Final, NamedTuple, Protocol
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -321,9 +320,11 @@ def sign_compact(
     return signing_input + "." + b64url_encode(sig)
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedJWS:
-    """A compact JWS split and decoded but NOT yet verified (RFC 7515 §5.2 steps 1-7)."""
+class ParsedJWS(NamedTuple):
+    """A compact JWS split and decoded but NOT yet verified (RFC 7515 §5.2 steps 1-7).
+
+    (A NamedTuple rather than a frozen dataclass: it is built twice per presentation check.)
+    """
 
     header: dict[str, Any]
     payload: dict[str, Any]
@@ -336,8 +337,7 @@ class ParsedJWS:
         return str(self.header["alg"])
 
 
-@dataclass(frozen=True, slots=True)
-class VerifiedJWS:
+class VerifiedJWS(NamedTuple):
     """A compact JWS whose signature verified; ``leaf`` is the validated x5c leaf if the key came from it."""
 
     header: dict[str, Any]
