@@ -218,3 +218,28 @@ def test_mutated_proofs(name: str, value: Any) -> None:
     req = oid4vci.CredentialRequest("a", None, "jwt", (proof,), None)
     only_protocol_errors(lambda: oid4vci.verify_proofs(req, credential_issuer="https://i", now=NOW,
                                                        consume_nonce=lambda n: n == "n", client_id="w"))
+
+
+ids = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=0x10FFFF, exclude_categories=["Cs"]),
+              min_size=1, max_size=30)
+
+
+@SETTINGS
+@given(st.lists(ids, min_size=1, max_size=4, unique=True), ids, st.none() | ids, st.booleans())
+def test_offer_round_trip(config_ids: list[str], code: str, issuer_state: str | None, haip: bool) -> None:
+    offer = oid4vci.build_credential_offer("https://issuer.example.bg", config_ids, pre_authorized_code=code,
+                                           tx_code=oid4vci.TxCode("text", 8, "код"), issuer_state=issuer_state)
+    uri = oid4vci.credential_offer_uri(offer, scheme="haip-vci://" if haip else oid4vci.CREDENTIAL_OFFER_SCHEME)
+    parsed = oid4vci.parse_credential_offer_uri(uri)
+    assert not isinstance(parsed, str)
+    assert parsed.to_dict() == offer
+
+
+@SETTINGS
+@given(ids, st.sampled_from(["get", "post"]), st.sampled_from(["openid4vp://", "haip-vp://", "https://w.example/"]))
+def test_request_link_round_trip(client_id: str, method: str, scheme: str) -> None:
+    link = oid4vp.request_link(client_id=client_id, request_uri="https://v.example/r/1",
+                               request_uri_method="post" if method == "post" else "get", scheme=scheme)
+    parsed = oid4vp.parse_request_link(link)
+    assert (parsed.client_id, parsed.request_uri, parsed.request_uri_method) == (client_id, "https://v.example/r/1",
+                                                                                 method)

@@ -231,8 +231,17 @@ def test_link_rejects_repeated_client_id() -> None:
 
 
 def test_request_uri_post_round_trip() -> None:
-    body = request_uri_post_body(wallet_nonce="wn", wallet_metadata={"vp_formats_supported": {}})
-    assert parse_request_uri_post(body) == ({"vp_formats_supported": {}}, "wn")
+    from portfeil.protocols.oid4vp import build_wallet_metadata
+
+    md = build_wallet_metadata()
+    body = request_uri_post_body(wallet_nonce="wn", wallet_metadata=md)
+    assert parse_request_uri_post(body) == (md, "wn")
+    assert md["authorization_encryption_alg_values_supported"] == ["ECDH-ES"]
+
+
+def test_request_uri_post_rejects_non_object_metadata() -> None:
+    with pytest.raises(ProtocolError):
+        parse_request_uri_post({"wallet_metadata": "[1, 2]", "wallet_nonce": "wn"})
 
 
 # --- responses

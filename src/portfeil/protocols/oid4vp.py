@@ -58,6 +58,7 @@ __all__ = [
     "build_authorization_response",
     "build_client_metadata",
     "build_request_object",
+    "build_wallet_metadata",
     "parse_authorization_response",
     "parse_request_link",
     "parse_request_uri_post",
@@ -276,6 +277,28 @@ def parse_request_link(link: object, *, allow_http_localhost: bool = False) -> R
     if "request" in params:
         return RequestLink(client_id, request=params["request"])
     return RequestLink(client_id, params=params)
+
+
+def build_wallet_metadata(
+    *,
+    vp_formats_supported: Mapping[str, Any] | None = None,
+    client_id_prefixes_supported: Sequence[str] = ("x509_san_dns", "x509_hash"),
+    enc_values: Sequence[str] = ("A128GCM", "A256GCM"),
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Wallet metadata (§10) for the ``request_uri_method=post`` body (§5.10): what this wallet accepts."""
+    md: dict[str, Any] = {
+        "vp_formats_supported": dict(vp_formats_supported or DEFAULT_VP_FORMATS),
+        "client_id_prefixes_supported": list(client_id_prefixes_supported),
+        "response_types_supported": ["vp_token"],
+        "response_modes_supported": sorted(RESPONSE_MODES),
+        "request_object_signing_alg_values_supported": ["ES256"],
+        "authorization_encryption_alg_values_supported": sorted(jwe.ALLOWED_ALGS),
+        "authorization_encryption_enc_values_supported": list(enc_values),
+    }
+    if extra:
+        md.update(extra)
+    return md
 
 
 def request_uri_post_body(*, wallet_nonce: str | None, wallet_metadata: Mapping[str, Any] | None = None,
