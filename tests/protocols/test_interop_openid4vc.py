@@ -328,9 +328,8 @@ def test_we_verify_peer_client_attestation_pop(wallet_provider: Pki, seen: Seen)
 
 @pytest.mark.parametrize("aud", ["https://self-issued.me/v2", None])
 def test_we_verify_peer_verifier_request(rp_access: Pki, aud: str | None) -> None:
-    """Their verifier's signed request, opened by our wallet from the haip-vp:// link. Without an explicit aud
-    the peer writes the request_uri (or nothing) there; OpenID4VP 1.0 §5.8 asks for https://self-issued.me/v2,
-    so our wallet refuses such a request."""
+    """Their verifier's signed request, opened by our wallet from the haip-vp:// link. Without an explicit aud the
+    peer writes none (RFC 9101 does not mandate it): accepted by default, refused with ``require_aud``."""
     enc = generate_encryption_key()
     payload = {"response_type": "vp_token", "client_id": f"x509_san_dns:{DNS}", "response_mode": "direct_post.jwt",
                "response_uri": f"https://{DNS}/response", "nonce": "n-7", "state": "s-7", "dcql_query": DCQL,
@@ -343,9 +342,8 @@ def test_we_verify_peer_verifier_request(rp_access: Pki, aud: str | None) -> Non
     if aud is None:
         with pytest.raises(ProtocolError) as e:
             verify_request_object(link.request, trust=rp_access.validator, now=datetime.now(UTC),
-                                  url_client_id=link.client_id)
+                                  url_client_id=link.client_id, require_aud=True)
         assert "aud" in e.value.message
-        return
     req = verify_request_object(link.request, trust=rp_access.validator, now=datetime.now(UTC),
                                 url_client_id=link.client_id)
     assert req.nonce == "n-7"

@@ -105,6 +105,17 @@ def test_rejects_wrong_audience(rp_access: Pki) -> None:
         _verify(_ro(rp_access, audience="https://other-wallet.example"), rp_access)
 
 
+def test_rejects_missing_audience_when_required(rp_access: Pki) -> None:
+    from portfeil.formats.jws import sign_compact
+
+    payload = {"client_id": f"x509_san_dns:{DNS}", "response_type": "vp_token", "response_mode": "direct_post",
+               "response_uri": RESPONSE_URI, "nonce": "n", "dcql_query": DCQL, "exp": int(NOW.timestamp()) + 60}
+    token = sign_compact(payload, rp_access.leaf_key, typ="oauth-authz-req+jwt", x5c=rp_access.chain)
+    assert _verify(token, rp_access).verified
+    with pytest.raises(ProtocolError):
+        _verify(token, rp_access, require_aud=True)
+
+
 def test_rejects_wrong_typ(rp_access: Pki) -> None:
     payload = {"client_id": f"x509_san_dns:{DNS}", "aud": "https://self-issued.me/v2", "response_type": "vp_token",
                "response_mode": "direct_post", "response_uri": RESPONSE_URI, "nonce": "n",

@@ -386,6 +386,7 @@ def verify_request_object(
     url_client_id: str | None = None,
     expected_wallet_nonce: str | None = None,
     audiences: Collection[str] = (SELF_ISSUED_AUDIENCE,),
+    require_aud: bool = False,
     allow_http_localhost: bool = False,
     leeway: int = 60,
 ) -> AuthorizationRequest:
@@ -396,7 +397,9 @@ def verify_request_object(
     * ``client_id`` equal to the one of the link (RFC 9101 §5), prefix ``x509_san_dns:`` (a SAN dNSName of the
       leaf AND the host of ``response_uri``) or ``x509_hash:`` (hash of the leaf); ``iss`` if present equals
       ``client_id``;
-    * ``aud`` among ``audiences``, numeric ``exp`` not passed, ``iat`` not in the future;
+    * ``aud``, when present (or always with ``require_aud``), among ``audiences`` (§5.8: ``https://self-issued.me/v2``
+      with static wallet metadata, the wallet's ``issuer`` after a ``request_uri`` POST with metadata; RFC 9101
+      itself does not mandate ``aud``, and peers omit it); numeric ``exp`` not passed, ``iat`` not in the future;
     * ``wallet_nonce`` equal to ``expected_wallet_nonce`` when the wallet sent one (§5.10);
     * response_type vp_token, response_mode direct_post(.jwt) with an https ``response_uri``, ``nonce``,
       ``dcql_query`` and, for direct_post.jwt, an ECDH-ES key in ``client_metadata.jwks``.
@@ -413,7 +416,10 @@ def verify_request_object(
     if "iss" in payload and payload["iss"] != client_id:
         raise ProtocolError(code, "iss does not match client_id")
     aud = payload.get("aud")
-    if not one_of(aud, audiences) and not (isinstance(aud, list) and len(aud) == 1 and one_of(aud[0], audiences)):
+    if aud is None:
+        if require_aud:
+            raise ProtocolError(code, "aud missing")
+    elif not one_of(aud, audiences) and not (isinstance(aud, list) and len(aud) == 1 and one_of(aud[0], audiences)):
         raise ProtocolError(code, "aud is not this wallet")
     check_exp(payload, now, code=code, leeway=leeway)  # numeric exp required (peers demand it too)
     check_iat(payload, now, code=code, max_age=24 * 3600, leeway=leeway, required=False)
