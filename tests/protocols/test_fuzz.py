@@ -18,7 +18,7 @@ from portfeil.protocols.client_attestation import verify_client_attestation, ver
 from portfeil.protocols.dpop import verify_dpop_proof
 from tests.protocols.conftest import NOW, Pki, Seen
 
-SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 KEY = generate_private_key("ES256")
 ENC = jwe.generate_encryption_key()
 
