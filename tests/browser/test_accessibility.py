@@ -12,6 +12,8 @@ pytestmark = pytest.mark.browser
 #: (path, a text that must be on the Bulgarian page, one that must be on the English page)
 PAGES: list[tuple[str, str, str]] = [
     ("/", "Услуги", "Services"),
+    ("/trust/", "Доверени списъци", "Trusted lists"),
+    ("/trust/relying-parties", "Регистър на доверяващите се страни", "Register of relying parties"),
 ]
 
 

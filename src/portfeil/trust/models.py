@@ -116,6 +116,7 @@ class TrustIntendedUse(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     rp_id: Mapped[str] = mapped_column(ForeignKey("trust_relying_parties.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # order given at registration
     purpose: Mapped[dict[str, str]] = mapped_column(JSONType)
     credentials: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
 

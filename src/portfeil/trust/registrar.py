@@ -236,8 +236,8 @@ class Registrar:
             )
             s.add(rp)
             await s.flush()
-            for use in req.intended_uses:
-                s.add(TrustIntendedUse(rp_id=rp.id, purpose=use.purpose,
+            for position, use in enumerate(req.intended_uses):
+                s.add(TrustIntendedUse(rp_id=rp.id, position=position, purpose=use.purpose,
                                        credentials=[c.model_dump(exclude_none=True) for c in use.credentials]))
             s.add(TrustRpEvent(rp_id=rp.id, from_status=None, to_status="pending", reason="registered", at=now))
             rp_id = rp.id
@@ -309,7 +309,9 @@ class Registrar:
     # -- registration certificates --------------------------------------------------------------------------
     async def _issue_registration_certificates(self, rp_id: str) -> None:
         async with self.db.session() as s:
-            uses = (await s.execute(select(TrustIntendedUse).where(TrustIntendedUse.rp_id == rp_id))).scalars().all()
+            uses = (await s.execute(
+                select(TrustIntendedUse).where(TrustIntendedUse.rp_id == rp_id).order_by(TrustIntendedUse.position)
+            )).scalars().all()
             have = set(
                 (await s.execute(select(TrustRegistrationCertificate.intended_use_id).where(
                     TrustRegistrationCertificate.rp_id == rp_id))).scalars().all()
@@ -459,7 +461,7 @@ class Registrar:
             if rp is None or (public and rp.status == "pending"):
                 raise TrustError("relying_party_not_found", "no such relying party")
             uses = list((await s.execute(
-                select(TrustIntendedUse).where(TrustIntendedUse.rp_id == rp_id).order_by(TrustIntendedUse.id)
+                select(TrustIntendedUse).where(TrustIntendedUse.rp_id == rp_id).order_by(TrustIntendedUse.position)
             )).scalars().all())
             return self._rp_dict(rp, uses, public=public)
 
@@ -472,7 +474,9 @@ class Registrar:
             if status:
                 q = q.where(TrustRelyingParty.status == status)
             rps = list((await s.execute(q)).scalars().all())
-            uses = list((await s.execute(select(TrustIntendedUse).order_by(TrustIntendedUse.id))).scalars().all())
+            uses = list((await s.execute(
+                select(TrustIntendedUse).order_by(TrustIntendedUse.rp_id, TrustIntendedUse.position)
+            )).scalars().all())
         by_rp: dict[str, list[TrustIntendedUse]] = {}
         for u in uses:
             by_rp.setdefault(u.rp_id, []).append(u)
