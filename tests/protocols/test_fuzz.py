@@ -98,7 +98,8 @@ def test_forms(form: dict[str, Any]) -> None:
     only_protocol_errors(lambda: oid4vp.unsigned_request(form, allow_unsigned=True))
     for mode in ("direct_post", "direct_post.jwt"):
         only_protocol_errors(lambda m=mode: oid4vp.parse_authorization_response(  # type: ignore[misc]
-            form, response_mode=m, expected_state="s", decryption_key=ENC))
+            form, response_mode=m, expected_state="s", decryption_key=ENC,
+            dcql_query={"credentials": [{"id": "pid", "format": "dc+sd-jwt"}]}))
 
 
 @SETTINGS

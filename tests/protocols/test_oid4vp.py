@@ -322,3 +322,17 @@ def test_wallet_error_response() -> None:
 def test_wallet_rejects_vp_token_for_unknown_query(rp_access: Pki) -> None:
     with pytest.raises(ProtocolError):
         build_authorization_response(_request(rp_access), {"nope": ["x"]})
+
+
+def test_response_rejects_several_presentations_without_multiple() -> None:
+    form = {"vp_token": json.dumps({"pid": ["a", "b"]}), "state": "st-1"}
+    with pytest.raises(ProtocolError):
+        parse_authorization_response(form, response_mode="direct_post", expected_state="st-1", dcql_query=DCQL)
+    multi = {"credentials": [{**DCQL["credentials"][0], "multiple": True}]}
+    res = parse_authorization_response(form, response_mode="direct_post", expected_state="st-1", dcql_query=multi)
+    assert res.vp_token == {"pid": ["a", "b"]}
+
+
+def test_wallet_refuses_several_presentations_without_multiple(rp_access: Pki) -> None:
+    with pytest.raises(ProtocolError):
+        build_authorization_response(_request(rp_access), {"pid": ["a", "b"]})

@@ -493,8 +493,20 @@ def _select_encryption_jwk(client_metadata: Mapping[str, Any], code: str) -> dic
     raise ProtocolError(code, "no usable ECDH-ES encryption key in client_metadata.jwks")
 
 
-def _check_vp_token(vp_token: object, ids: Collection[str] | None, code: str) -> dict[str, list[Any]]:
-    """§8.1: a JSON object keyed by DCQL credential query id, each a non-empty array of presentations."""
+def _multiple_ids(dcql_query: Mapping[str, Any] | None) -> frozenset[str]:
+    if not isinstance(dcql_query, Mapping):
+        return frozenset()
+    creds = dcql_query.get("credentials")
+    if not isinstance(creds, list):
+        return frozenset()
+    return frozenset(c["id"] for c in creds
+                     if isinstance(c, dict) and isinstance(c.get("id"), str) and c.get("multiple") is True)
+
+
+def _check_vp_token(vp_token: object, ids: Collection[str] | None, code: str,
+                    multiple: Collection[str] | None = None) -> dict[str, list[Any]]:
+    """§8.1: a JSON object keyed by DCQL credential query id, each a non-empty array of presentations; more than
+    one presentation only where the credential query says ``"multiple": true`` (§6.1), when ``multiple`` is known."""
     if not isinstance(vp_token, dict) or not vp_token:
         raise ProtocolError(code, "vp_token must be a non-empty JSON object")
     for key, value in vp_token.items():
@@ -502,6 +514,8 @@ def _check_vp_token(vp_token: object, ids: Collection[str] | None, code: str) ->
             raise ProtocolError(code, "vp_token names a credential query that was not asked for")
         if not isinstance(value, list) or not value or not all(isinstance(p, str | dict) for p in value):
             raise ProtocolError(code, "each vp_token entry must be a non-empty array of presentations")
+        if multiple is not None and len(value) > 1 and key not in multiple:
+            raise ProtocolError(code, "several presentations for a credential query without multiple")
     return vp_token
 
 
@@ -512,7 +526,7 @@ def build_authorization_response(
     parameters are encrypted as a JWE (ECDH-ES; ``enc`` the first of the verifier's
     ``encrypted_response_enc_values_supported`` that HAIP allows, default A128GCM) and sent as ``response``."""
     token = {k: list(v) for k, v in vp_token.items()}
-    _check_vp_token(token, request.credential_query_ids, "server_error")
+    _check_vp_token(token, request.credential_query_ids, "server_error", _multiple_ids(request.dcql_query))
     params: dict[str, Any] = {"vp_token": token}
     if request.state is not None:
         params["state"] = request.state
@@ -548,10 +562,12 @@ def parse_authorization_response(
     credential_query_ids: Collection[str] | None = None,
     decryption_key: jwe.EncryptionKey | None = None,
     enc_values: Collection[str] = jwe.ALLOWED_ENCS,
+    dcql_query: Mapping[str, Any] | None = None,
 ) -> AuthorizationResponse:
     """Verifier side (§8.2, §8.3, §8.5): decrypt ``response`` for direct_post.jwt (header ``kid`` = our key,
     alg ECDH-ES, enc allowed; no plain parameters beside it), check ``state`` (constant time) and the
-    ``vp_token`` shape. A wallet error response (``error``) comes back as such, after the state check."""
+    ``vp_token`` shape (with ``dcql_query``: only its credential query ids, one presentation each unless
+    ``multiple``). A wallet error response (``error``) comes back as such, after the state check."""
     code = _REQ
     if not isinstance(form, Mapping):
         raise ProtocolError(code, "form expected")
@@ -587,4 +603,8 @@ def parse_authorization_response(
         desc = params.get("error_description")
         return AuthorizationResponse({}, state, err, desc if isinstance(desc, str) else None, encrypted)
     vp = _json(params.get("vp_token"), code=code, what="vp_token", max_chars=MAX_RESPONSE)
-    return AuthorizationResponse(_check_vp_token(vp, credential_query_ids, code), state, encrypted=encrypted)
+    if dcql_query is not None and credential_query_ids is None:
+        credential_query_ids = _check_dcql(dict(dcql_query), "server_error")
+    multiple = _multiple_ids(dcql_query) if dcql_query is not None else None
+    return AuthorizationResponse(_check_vp_token(vp, credential_query_ids, code, multiple), state,
+                                 encrypted=encrypted)
