@@ -89,3 +89,20 @@ def test_annex_d_rejected_after_the_ds_certificate_expired() -> None:
     with pytest.raises(FormatError) as exc:
         MdocVerifier([ds]).verify_issuer_signed(issuer_signed, now=datetime(2021, 10, 2, tzinfo=UTC))
     assert exc.value.code == "mdoc_untrusted_issuer"
+
+
+# The Token Status List draft's example of a signed MSO carrying status.status_list {idx 412, uri} (section
+# "Referenced Token in COSE", ISO mdoc paragraph), issued by the same "utopia ds" key with a 2024 certificate.
+STATUS_VECTOR = bytes.fromhex(
+    (Path(__file__).parents[1] / "fixtures" / "mdoc" / "status_list_mso_issuer_auth.hex").read_text().strip()
+)
+
+
+def test_status_list_draft_example_mso_yields_its_status_reference() -> None:
+    issuer_auth = cbor2.loads(STATUS_VECTOR)
+    ds = x509.load_der_x509_certificate(decode_sign1(issuer_auth).x5chain[0])
+    issuer_signed = cbor2.dumps({"nameSpaces": {}, "issuerAuth": issuer_auth})
+    result = MdocVerifier([ds]).verify_issuer_signed(issuer_signed, now=datetime(2024, 10, 2, tzinfo=UTC))
+    assert result.status is not None
+    assert (result.status.idx, result.status.uri) == (412, "https://example.com/statuslists/1")
+    assert result.doctype == MDL
