@@ -95,7 +95,7 @@ class ValidityInfo:
 
 @dataclass(frozen=True, slots=True)
 class StatusListReference:
-    """MSO ``status.status_list`` (Token Status List draft-13 §6.3): index into the list at ``uri``."""
+    """MSO ``status.status_list`` (Token Status List draft-13, "Referenced Token in COSE", ISO mdoc)."""
 
     idx: int
     uri: str
@@ -311,7 +311,8 @@ def issue_mdoc(
     ``issuer_chain`` is the DS certificate first (then intermediates, normally no root); its key must be
     ``issuer_key``. Element values are plain Python: ``date`` becomes full-date (tag 1004), ``datetime`` a tdate
     (tag 0, UTC, whole seconds), ``bytes`` a bstr. ``rng(n)`` supplies salts and digest IDs (default
-    ``os.urandom``). ``status`` adds ``status: {status_list: {idx, uri}}`` (Token Status List draft-13 §6.3).
+    ``os.urandom``). ``status`` adds ``status: {status_list: {idx, uri}}`` to the MSO (Token Status List
+    draft-13, "Referenced Token in COSE").
     """
     rng = rng or os.urandom
     now = _utc(now, "now")
