@@ -20,6 +20,7 @@ from portfeil.eid.registry import EidRegistry
 from tests.eid.conftest import IVAN
 
 OPERATOR = {"authorization": "Bearer portfeil-demo-operator"}
+Route = tuple[str, str, dict[str, Any] | None]
 
 
 @pytest.fixture
@@ -57,24 +58,37 @@ async def test_role_matrix_refuses_others(
     client: httpx.AsyncClient, keys: dict[str, Any], desk: DemoSetup, ivan: IssuedToHolder
 ) -> None:
     serial = ivan.certificate.serial
-    desk_routes = [("POST", "/eid/api/v1/desk/certificates", {"personal_number": IVAN, "csr_pem": "x",
-                                                              "officer": "o", "document_number": "1"}),
-                   ("GET", f"/eid/api/v1/desk/certificates/{serial}", None),
-                   ("POST", f"/eid/api/v1/desk/certificates/{serial}/suspend", {"officer": "o"})]
-    provider_routes = [("POST", "/eid/api/v1/verifications", {"service_id": keys["service_id"], "challenge": "c",
-                                                              "signature": "s", "chain": ["x"]})]
-    holder_routes = [("GET", "/eid/api/v1/holder/certificates", None), ("GET", "/eid/api/v1/holder/log", None)]
-    authority_routes = [("GET", "/eid/api/v1/certificates", None), ("GET", f"/eid/api/v1/certificates/{serial}", None),
-                        ("POST", f"/eid/api/v1/certificates/{serial}/terminate", {"reason": "compromise"}),
-                        ("POST", "/eid/api/v1/sectors", {"code": "tax", "name_bg": "Д", "name_en": "T"}),
-                        ("POST", "/eid/api/v1/providers", {"name": "x", "eik": "131063188", "is_state_body": True}),
-                        ("GET", "/eid/api/v1/billing", None), ("POST", "/eid/api/v1/jobs/purge-log", None),
-                        ("GET", "/eid/api/v1/register/entries", None)]
+    desk_routes: list[Route] = [
+        ("POST", "/eid/api/v1/desk/certificates",
+         {"personal_number": IVAN, "csr_pem": "x", "officer": "o", "document_number": "1"}),
+        ("GET", f"/eid/api/v1/desk/certificates/{serial}", None),
+        ("POST", f"/eid/api/v1/desk/certificates/{serial}/suspend", {"officer": "o"}),
+    ]
+    provider_routes: list[Route] = [
+        ("POST", "/eid/api/v1/verifications",
+         {"service_id": keys["service_id"], "challenge": "c", "signature": "s", "chain": ["x"]}),
+    ]
+    holder_routes: list[Route] = [
+        ("GET", "/eid/api/v1/holder/certificates", None),
+        ("GET", "/eid/api/v1/holder/log", None),
+    ]
+    authority_routes: list[Route] = [
+        ("GET", "/eid/api/v1/certificates", None),
+        ("GET", f"/eid/api/v1/certificates/{serial}", None),
+        ("POST", f"/eid/api/v1/certificates/{serial}/terminate", {"reason": "compromise"}),
+        ("POST", "/eid/api/v1/sectors", {"code": "tax", "name_bg": "Д", "name_en": "T"}),
+        ("POST", "/eid/api/v1/providers", {"name": "x", "eik": "131063188", "is_state_body": True}),
+        ("GET", "/eid/api/v1/billing", None),
+        ("POST", "/eid/api/v1/jobs/purge-log", None),
+        ("GET", "/eid/api/v1/register/entries", None),
+    ]
     anonymous: dict[str, str] = {}
-    cases = [(desk_routes, [anonymous, OPERATOR, keys["provider"]]),
-             (provider_routes, [anonymous, OPERATOR, keys["desk"]]),
-             (holder_routes, [anonymous, OPERATOR, keys["desk"], keys["provider"]]),
-             (authority_routes, [anonymous, keys["desk"], keys["provider"]])]
+    cases: list[tuple[list[Route], list[dict[str, str]]]] = [
+        (desk_routes, [anonymous, OPERATOR, keys["provider"]]),
+        (provider_routes, [anonymous, OPERATOR, keys["desk"]]),
+        (holder_routes, [anonymous, OPERATOR, keys["desk"], keys["provider"]]),
+        (authority_routes, [anonymous, keys["desk"], keys["provider"]]),
+    ]
     for routes, callers in cases:
         for method, path, body in routes:
             for headers in callers:
