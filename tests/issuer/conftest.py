@@ -28,11 +28,16 @@ IVAN = "8506258485"
 BASE = "http://localhost"
 
 
+@pytest.fixture(scope="session")
+def keystores() -> dict[str, MemoryKeyStore]:
+    """Keys survive between tests (as they survive restarts): roots and signers are made once per session."""
+    return {"trust.keystore": MemoryKeyStore(), "eid.keystore": MemoryKeyStore()}
+
+
 @pytest.fixture
-async def issuer_ctx(ctx: AppContext) -> AsyncIterator[AppContext]:
+async def issuer_ctx(ctx: AppContext, keystores: dict[str, MemoryKeyStore]) -> AsyncIterator[AppContext]:
     ctx.settings.public_url = BASE  # OpenID4VCI needs https, or http on localhost
-    ctx.services["trust.keystore"] = MemoryKeyStore()
-    ctx.services["eid.keystore"] = MemoryKeyStore()
+    ctx.services.update(keystores)
     await seed_demo_persons(ctx.db, clock=ctx.clock)
     return ctx
 
