@@ -73,6 +73,7 @@ __all__ = [
     "decrypt_credential_request",
     "deferred_pending_response",
     "encrypt_credential_response",
+    "new_tx_code",
     "nonce_response",
     "parse_credential_issuer_metadata",
     "parse_credential_offer",
@@ -321,6 +322,16 @@ class CredentialOffer:
         if grants:
             out["grants"] = grants
         return out
+
+
+def new_tx_code(tx_code: TxCode) -> str:
+    """A random transaction code matching the announced shape (§4.1.1): digits for ``numeric``, otherwise
+    unambiguous upper-case letters and digits; ``length`` characters (6 when not announced)."""
+    import secrets
+
+    alphabet = "0123456789" if tx_code.input_mode == "numeric" else "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    length = tx_code.length or 6
+    return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
 def build_credential_offer(
