@@ -28,8 +28,6 @@ eid_app.add_typer(register_app, name="register")
 eid_app.add_typer(sector_app, name="sector")
 eid_app.add_typer(provider_app, name="provider")
 
-PassphraseOption = typer.Option(..., "--passphrase", envvar="PORTFEIL_EID_P12_PASSPHRASE", prompt=True,
-                                hide_input=True, help="Passphrase of the PKCS#12 file.")
 
 
 def _go(fn: Any, as_json: bool) -> Any:
@@ -311,34 +309,63 @@ def holder_keygen(p12: Path = typer.Option(None, "--p12", help="PKCS#12 file to 
 
 
 @holder_app.command("csr")
-def holder_csr(p12: Path = typer.Option(..., "--p12"), out: Path = typer.Option(..., "--out"),
-               passphrase: str = PassphraseOption, as_json: bool = JsonOption) -> None:
-    """Write a PKCS#10 CSR for the key in the PKCS#12 file (for the administrator's desk)."""
+def holder_csr(out: Path = typer.Option(..., "--out"), p12: Path = typer.Option(None, "--p12"),
+               passphrase: str = typer.Option(None, "--passphrase", envvar="PORTFEIL_EID_P12_PASSPHRASE"),
+               pkcs11_lib: str = typer.Option(None, "--pkcs11-lib"), token: str = typer.Option(None, "--token"),
+               pin: str = typer.Option(None, "--pin", envvar="PORTFEIL_EID_PIN"),
+               key_name: str = typer.Option("eid", "--key-name"), as_json: bool = JsonOption) -> None:
+    """Write a PKCS#10 CSR for the key (PKCS#12 file or PKCS#11 token) for the administrator's desk."""
     from portfeil.eid.holder import load_p12, make_csr
 
     try:
-        holder = load_p12(p12, passphrase)
+        if pkcs11_lib:
+            store = _pkcs11(pkcs11_lib, token, pin)
+            key = store.get_key(key_name)
+            if key is None:
+                raise EidError("no_key", "no key with that name on the token")
+            data = make_csr(key)
+            store.close()
+        else:
+            if p12 is None or not passphrase:
+                raise EidError("usage", "--p12 and --passphrase (or --pkcs11-lib) are required")
+            data = make_csr(load_p12(p12, passphrase).key)
     except EidError as exc:
         fail(exc, as_json)
-    out.write_bytes(make_csr(holder.key))
+    out.write_bytes(data)
     _out({"csr": str(out)}, as_json, f"CSR written to {out}")
 
 
 @holder_app.command("import-cert")
-def holder_import(p12: Path = typer.Option(..., "--p12"), cert: Path = typer.Option(..., "--cert",
-                                                                                     help="PEM: leaf then CA chain"),
-                  passphrase: str = PassphraseOption, as_json: bool = JsonOption) -> None:
-    """Store the issued certificate and its CA chain in the PKCS#12 file next to the key."""
+def holder_import(cert: Path = typer.Option(..., "--cert", help="PEM: leaf then CA chain"),
+                  p12: Path = typer.Option(None, "--p12"),
+                  passphrase: str = typer.Option(None, "--passphrase", envvar="PORTFEIL_EID_P12_PASSPHRASE"),
+                  pkcs11_lib: str = typer.Option(None, "--pkcs11-lib"), token: str = typer.Option(None, "--token"),
+                  pin: str = typer.Option(None, "--pin", envvar="PORTFEIL_EID_PIN"),
+                  key_name: str = typer.Option("eid", "--key-name"), as_json: bool = JsonOption) -> None:
+    """Store the issued certificate and its issuing CA next to the key (PKCS#12 file or PKCS#11 token)."""
     from cryptography import x509
 
     from portfeil.eid.holder import store_certificate
 
     try:
-        certs = x509.load_pem_x509_certificates(_read(cert))
-        store_certificate(p12, passphrase, certs[0], certs[1:2])
-    except (ValueError, EidError) as exc:
-        fail(exc if isinstance(exc, EidError) else EidError("invalid_certificate", "not a PEM certificate"), as_json)
-    _out({"p12": str(p12)}, as_json, "certificate stored")
+        try:
+            certs = x509.load_pem_x509_certificates(_read(cert))
+        except ValueError:
+            raise EidError("invalid_certificate", "not a PEM certificate") from None
+        if pkcs11_lib:
+            store = _pkcs11(pkcs11_lib, token, pin)
+            key = store.get_key(key_name)
+            if key is None or key.public_key() != certs[0].public_key():
+                raise EidError("certificate_key_mismatch", "the certificate is not for the token's key")
+            store.put_certificates(key_name, certs[:2])
+            store.close()
+        else:
+            if p12 is None or not passphrase:
+                raise EidError("usage", "--p12 and --passphrase (or --pkcs11-lib) are required")
+            store_certificate(p12, passphrase, certs[0], certs[1:2])
+    except EidError as exc:
+        fail(exc, as_json)
+    _out({"stored": True}, as_json, "certificate stored")
 
 
 @holder_app.command("sign-challenge")
