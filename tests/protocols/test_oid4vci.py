@@ -471,3 +471,19 @@ def test_credential_response_rejects_both_credentials_and_transaction() -> None:
         parse_credential_response({"credentials": [{"credential": "a"}], "transaction_id": "t"})
     with pytest.raises(ProtocolError):
         parse_credential_response({"transaction_id": "t"})
+
+
+def test_proof_requirements_from_configuration(wallet_provider: Pki) -> None:
+    from portfeil.protocols.oid4vci import proof_requirements
+
+    md = credential_issuer_metadata(ISSUER, configurations=_configs(), display={"en": "x"})
+    mdoc = proof_requirements(md["credential_configurations_supported"]["pid_mdoc"])
+    assert mdoc.key_attestation_required
+    assert mdoc.key_storage == ("iso_18045_high",)
+    sd = proof_requirements(md["credential_configurations_supported"]["pid_sd_jwt"])
+    assert not sd.key_attestation_required
+    p = create_proof_jwt(HOLDER, audience=ISSUER, now=NOW, nonce="n1")
+    verify_proofs(_proof_request(p), credential_issuer=ISSUER, now=NOW, consume_nonce=Nonces("n1"), **sd.kwargs())
+    with pytest.raises(ProtocolError):
+        verify_proofs(_proof_request(p), credential_issuer=ISSUER, now=NOW, consume_nonce=Nonces("n1"),
+                      key_attestation_trust=wallet_provider.validator, **mdoc.kwargs())

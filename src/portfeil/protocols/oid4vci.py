@@ -63,6 +63,7 @@ __all__ = [
     "HolderKey",
     "Notification",
     "ParsedCredentialResponse",
+    "ProofRequirements",
     "ResponseEncryption",
     "TxCode",
     "build_credential_offer",
@@ -80,6 +81,7 @@ __all__ = [
     "parse_credential_offer_uri",
     "parse_credential_response",
     "parse_nonce_response",
+    "proof_requirements",
     "validate_credential_request",
     "validate_deferred_credential_request",
     "validate_notification_request",
@@ -559,6 +561,40 @@ class HolderKey:
 
     jwk: dict[str, Any]
     key_attestation: KeyAttestation | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProofRequirements:
+    """What a credential configuration asks of the proofs (§12.2.4 ``proof_types_supported.jwt``); pass as
+    ``verify_proofs(..., **requirements.kwargs())``."""
+
+    algorithms: tuple[str, ...]
+    key_attestation_required: bool
+    key_storage: tuple[str, ...]
+    user_authentication: tuple[str, ...]
+
+    def kwargs(self) -> dict[str, Any]:
+        return {"algorithms": self.algorithms, "key_attestation_required": self.key_attestation_required,
+                "required_key_storage": self.key_storage, "required_user_authentication": self.user_authentication}
+
+
+def proof_requirements(configuration: Mapping[str, Any]) -> ProofRequirements:
+    """Read the proof policy out of one ``credential_configurations_supported`` entry (as built by
+    :meth:`CredentialConfiguration.to_dict`)."""
+    types = configuration.get("proof_types_supported")
+    jwt_type = types.get("jwt") if isinstance(types, Mapping) else None
+    if not isinstance(jwt_type, Mapping):
+        raise ProtocolError("server_error", "the configuration supports no jwt proofs")
+    algs = jwt_type.get("proof_signing_alg_values_supported")
+    if not isinstance(algs, list) or not algs or not all(isinstance(a, str) for a in algs):
+        raise ProtocolError("server_error", "proof_signing_alg_values_supported missing")
+    ka = jwt_type.get("key_attestations_required")
+    storage: tuple[str, ...] = ()
+    user_auth: tuple[str, ...] = ()
+    if isinstance(ka, Mapping):
+        storage = tuple(v for v in ka.get("key_storage", []) if isinstance(v, str))
+        user_auth = tuple(v for v in ka.get("user_authentication", []) if isinstance(v, str))
+    return ProofRequirements(tuple(algs), isinstance(ka, Mapping), storage, user_auth)
 
 
 def create_proof_jwt(
