@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509 import ocsp
@@ -75,7 +76,9 @@ def parse_csr(data: bytes) -> x509.CertificateSigningRequest:
         )
         key = csr.public_key()
         valid = csr.is_signature_valid
-    except (ValueError, TypeError, AttributeError, NotImplementedError):
+    except (ValueError, TypeError, AttributeError, NotImplementedError, UnsupportedAlgorithm, x509.InvalidVersion):
+        raise EidError("invalid_csr", "the certificate signing request cannot be parsed") from None
+    except Exception:  # noqa: BLE001 - whatever else the parser raises on hostile input (found by fuzzing)
         raise EidError("invalid_csr", "the certificate signing request cannot be parsed") from None
     if not valid:
         raise EidError("csr_signature_invalid", "the request's signature does not verify (proof of possession)")
