@@ -250,9 +250,17 @@ def test_issue_without_iss(issuer: Issuer, holder: ec.EllipticCurvePrivateKey) -
     assert "iss" not in out.claims
 
 
-def test_iss_may_be_https_url_of_san_dns(issuer: Issuer, holder: ec.EllipticCurvePrivateKey) -> None:
-    token = issue(issuer, holder, iss="https://pid.portfeil.bg/issuer")
-    assert verify(presentation(token, holder), issuer).iss == "https://pid.portfeil.bg/issuer"
+def test_iss_may_be_dns_uri_of_san_dns(issuer: Issuer, holder: ec.EllipticCurvePrivateKey) -> None:
+    """draft-ietf-oauth-sd-jwt-vc-13 §3.5: a DNS URI (RFC 4501) in iss is matched against the dNSName SANs."""
+    token = issue(issuer, holder, iss="dns:pid.portfeil.bg")
+    assert verify(presentation(token, holder), issuer).iss == "dns:pid.portfeil.bg"
+
+
+def test_rejects_https_iss_matching_only_a_dns_san(issuer: Issuer, holder: ec.EllipticCurvePrivateKey) -> None:
+    """Any iss other than a DNS URI must equal a URI SAN: the host of an https URL is not enough."""
+    assert code_of(lambda: issue(issuer, holder, iss="https://pid.portfeil.bg/other")) == "iss_san_mismatch"
+    token = resign(issuer, issue(issuer, holder), lambda h, p: p.update(iss="https://pid.portfeil.bg/other"))
+    assert code_of(lambda: verify(presentation(token, holder), issuer)) == "iss_san_mismatch"
 
 
 # --- presentation and verification round trip

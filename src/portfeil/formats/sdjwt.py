@@ -29,7 +29,6 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, NamedTuple
-from urllib.parse import urlsplit
 
 from cryptography import x509
 
@@ -406,16 +405,9 @@ class StatusReference:
         return {"status_list": {"idx": self.idx, "uri": self.uri}}
 
 
-def _leaf_names(leaf: x509.Certificate) -> tuple[list[str], list[str]]:
-    try:
-        san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return [], []
-    return san.get_values_for_type(x509.UniformResourceIdentifier), san.get_values_for_type(x509.DNSName)
-
-
 def iss_matches_leaf(iss: str, leaf: x509.Certificate) -> bool:
-    """SD-JWT VC draft-13 §3.5 (X.509): ``iss`` is a SAN URI of the leaf, or a DNS SAN (bare or as https host)."""
+    """SD-JWT VC draft-13 §3.5 (X.509 certificates): an ``iss`` that is a DNS URI (RFC 4501, ``dns:name``) must
+    match a dNSName SAN of the leaf; any other ``iss`` must equal a uniformResourceIdentifier SAN."""
     cache_key = (iss, leaf)
     known = _ISS_CACHE.get(cache_key)
     if known is None:
@@ -430,14 +422,17 @@ _ISS_CACHE: dict[tuple[str, x509.Certificate], bool] = {}
 
 
 def _iss_matches_leaf(iss: str, leaf: x509.Certificate) -> bool:
-    uris, dns = _leaf_names(leaf)
-    if iss in uris or iss in dns:
-        return True
     try:
-        parts = urlsplit(iss)
-    except ValueError:
+        san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
         return False
-    return parts.scheme == "https" and parts.hostname is not None and parts.hostname in dns
+    if iss[:4].lower() == "dns:":
+        name = iss[4:]
+        if name.startswith("//"):  # dns://authority/name (RFC 4501 §3): the authority is a resolver, skip it
+            _, _, name = name[2:].partition("/")
+        name = name.split("?", 1)[0].rstrip(".").lower()
+        return bool(name) and name in {d.rstrip(".").lower() for d in san.get_values_for_type(x509.DNSName)}
+    return iss in san.get_values_for_type(x509.UniformResourceIdentifier)
 
 
 def _ts(when: datetime) -> int:
@@ -852,6 +847,7 @@ def _verify(
     # OpenSSL and the interpreter, and a forged Key Binding JWT costs no Disclosure processing.
     now_ts = now.timestamp()
     skew = clock_skew.total_seconds()
+    _check_times(payload, now_ts, skew, require_exp=require_exp)
 
     cnf = payload.get("cnf")
     if cnf is not None and not isinstance(cnf, dict):
@@ -882,8 +878,6 @@ def _verify(
     claims = proc.obj(payload, (), 0)
     if proc.used != len(by_digest):
         raise FormatError("unreferenced_disclosure", "a Disclosure is not referenced by any digest")
-
-    _check_times(payload, now_ts, skew, require_exp=require_exp)
 
     iss = payload.get("iss")
     if iss is not None and not isinstance(iss, str):
