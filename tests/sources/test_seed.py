@@ -180,3 +180,40 @@ def test_large_generation_has_unique_valid_numbers() -> None:
             seen.add(p[1])
             count += 1
     assert len(seen) == count == 60_000
+
+
+async def test_bulk_load_restores_indexes_and_foreign_keys(db: Database, clock: FrozenClock) -> None:
+    import sqlalchemy as sa
+
+    from portfeil.db import Base
+
+    def schema(conn: sa.Connection) -> dict[str, tuple[set[str | None], set[str | None]]]:
+        insp = sa.inspect(conn)
+        return {
+            t: ({i["name"] for i in insp.get_indexes(t)}, {f["name"] for f in insp.get_foreign_keys(t)})
+            for t in ("pop_persons", "pop_addresses", "pop_documents", "pop_relations")
+        }
+
+    async with db.engine.connect() as conn:
+        before = await conn.run_sync(schema)
+    result = await seed_population(db, 400, clock=clock, seed=2, bulk_load_min=100, chunk_size=150)
+    async with db.engine.connect() as conn:
+        after = await conn.run_sync(schema)
+    assert after == before
+    assert "fk_pop_relations_adult_id_pop_persons" in after["pop_relations"][1]
+    assert {ix.name for ix in Base.metadata.tables["pop_persons"].indexes} <= after["pop_persons"][0]
+    assert result.persons == 400
+
+
+def test_random_ids_are_uuid4() -> None:
+    import uuid
+
+    from portfeil.sources.seed import random_ids
+
+    ids = random_ids(2000)
+    assert len(set(ids)) == 2000
+    for i in ids:
+        u = uuid.UUID(i)
+        assert u.version == 4
+        assert u.variant == uuid.RFC_4122
+        assert str(u) == i

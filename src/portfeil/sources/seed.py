@@ -26,11 +26,12 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex, ExecutableDDLElement
 
 from portfeil.bg.identifiers import generate_lnch, validate_egn
 from portfeil.bg.translit import transliterate
 from portfeil.clock import Clock
-from portfeil.db import Database
+from portfeil.db import Base, Database
 from portfeil.sources import data
 from portfeil.sources.models import ADDRESS_FIELDS, Person
 from portfeil.sources.registry import (
@@ -77,14 +78,13 @@ class Chunk:
 
 def random_ids(count: int) -> list[str]:
     """``count`` random UUID4 strings (as :func:`portfeil.db.new_id`), made in one batch for speed."""
-    raw = bytearray(os.urandom(16 * count))
-    out = []
-    for i in range(0, 16 * count, 16):
-        raw[i + 6] = (raw[i + 6] & 0x0F) | 0x40
-        raw[i + 8] = (raw[i + 8] & 0x3F) | 0x80
-        h = raw[i : i + 16].hex()
-        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
-    return out
+    h = os.urandom(16 * count).hex()
+    variant = "89ab89ab89ab89ab"  # RFC 9562 variant bits 10xx for any random nibble
+    return [
+        f"{h[i:i + 8]}-{h[i + 8:i + 12]}-4{h[i + 13:i + 16]}-{variant[int(h[i + 16], 16)]}{h[i + 17:i + 20]}-"
+        f"{h[i + 20:i + 32]}"
+        for i in range(0, 32 * count, 32)
+    ]
 
 
 def add_years(d: date, years: int) -> date:
@@ -453,6 +453,26 @@ class SeedResult:
         return self.persons / self.seconds if self.seconds else 0.0
 
 
+BULK_LOAD_MIN = 50_000
+
+
+def _bulk_load_ddl() -> tuple[list[ExecutableDDLElement], list[ExecutableDDLElement]]:
+    """Statements that drop, and then re-create, the secondary indexes and foreign keys of the register's tables
+    (PostgreSQL manual, "Populating a Database"); taken from the models, so they cannot drift from the schema."""
+    drops: list[ExecutableDDLElement] = []
+    creates: list[ExecutableDDLElement] = []
+    for name in ("pop_persons", "pop_addresses", "pop_documents", "pop_relations"):
+        table = Base.metadata.tables[name]
+        for fk in table.foreign_key_constraints:
+            drops.append(DropConstraint(fk))
+        for ix in table.indexes:
+            drops.append(DropIndex(ix))
+            creates.append(CreateIndex(ix))
+    for name in ("pop_addresses", "pop_documents", "pop_relations"):
+        creates.extend(AddConstraint(fk) for fk in Base.metadata.tables[name].foreign_key_constraints)
+    return drops, creates
+
+
 async def _existing(db: Database) -> tuple[set[str], set[str]]:
     async with db.engine.connect() as conn:
         numbers = {r[0] for r in await conn.execute(text("SELECT personal_number FROM pop_persons"))}
@@ -469,12 +489,15 @@ async def seed_population(
     chunk_size: int = 10_000,
     progress: Callable[[int], None] | None = None,
     writers: int | None = None,
+    bulk_load_min: int = BULK_LOAD_MIN,
 ) -> SeedResult:
     """Add ``persons`` synthetic persons (deterministic for a seed on an empty register); returns counts and time.
 
     Existing personal and document numbers are avoided, so seeding a non-empty register adds people safely.
     A pipeline: one thread generates the next chunk while ``writers`` connections (PostgreSQL: 2, SQLite: 1)
-    write earlier ones, each chunk in its own transaction. Seeded persons get no history rows and emit no events
+    write earlier ones, each chunk in its own transaction. Loading at least ``bulk_load_min`` persons into an empty
+    PostgreSQL register drops the secondary indexes and foreign keys first and re-creates them at the end. Seeded
+    persons get no history rows and emit no events
     (it is a bulk load of synthetic data, not a registration).
     """
     if persons < 0:
@@ -509,10 +532,24 @@ async def seed_population(
             if progress is not None:
                 progress(done)
 
-    async with asyncio.TaskGroup() as tasks:
-        tasks.create_task(produce())
-        for _ in range(n_writers):
-            tasks.create_task(consume())
+    # A large load into an empty PostgreSQL register builds indexes and checks foreign keys once at the end.
+    bulk = not sqlite and not numbers and persons >= bulk_load_min
+    drops, creates = _bulk_load_ddl()
+    if bulk:
+        async with db.engine.begin() as conn:
+            for stmt in drops:
+                await conn.execute(stmt)
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(produce())
+            for _ in range(n_writers):
+                tasks.create_task(consume())
+    finally:
+        if bulk:
+            async with db.engine.begin() as conn:
+                await conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+                for stmt in creates:
+                    await conn.execute(stmt)
     c = gen.counts
     log.info("population seeded", extra={"event": "population_seeded", **c})
     return SeedResult(c["persons"], c["addresses"], c["documents"], c["relations"], time.perf_counter() - started)
