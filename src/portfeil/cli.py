@@ -27,6 +27,7 @@ CLI_MODULES: tuple[str, ...] = (
     "portfeil.sources.cli",
     "portfeil.eid.cli",
     "portfeil.trust.cli",
+    "portfeil.issuer.cli",
     "portfeil.verifier.cli",
 )
 
