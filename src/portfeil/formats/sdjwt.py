@@ -11,10 +11,12 @@ Three roles, one module:
 * **verify** (RFC 9901 §7.1-§7.3, SD-JWT VC §3): :func:`verify_sd_jwt`, :func:`verify_sd_jwt_vc` return a
   :class:`VerifiedSdJwt` with the disclosed claims as a plain dict.
 
-Stricter than RFC 9901 requires, on purpose (SPECS.md §6): a Disclosure that no digest references is refused
-(``unreferenced_disclosure``), as are duplicate Disclosures, duplicate digests, claim-name clashes, reserved
-claim names in Disclosures, stale or future Key Binding JWTs and expired credentials. Only
-:class:`~portfeil.formats.FormatError` escapes, whatever the input.
+Every MUST of RFC 9901 §7 is enforced, including those other Python verifiers skip (SPECS.md §6): a Disclosure
+that no digest references is refused (``unreferenced_disclosure``, §7.1 step 5), as are duplicate Disclosures
+and digests, claim-name clashes, reserved claim names in Disclosures, stale or future Key Binding JWTs (§7.3)
+and expired credentials. Beyond the RFC, on purpose: duplicate JSON member names are refused (RFC 7519 would
+let the last one win) and an array element holding ``...`` next to other keys is refused, not read as a plain
+object. Only :class:`~portfeil.formats.FormatError` escapes, whatever the input.
 
 Claim paths are tuples like ``("address", "locality")`` or ``("nationalities", 0)``; in requests (``present``)
 ``None`` stands for every element of an array, as in DCQL claim paths (OpenID4VP 1.0 §7).
