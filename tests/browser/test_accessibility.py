@@ -17,6 +17,8 @@ PAGES: list[tuple[str, str, str]] = [
     ("/eid/my/log", "Вход с електронна идентичност", "Log in with your eID"),
     ("/trust/", "Доверени списъци", "Trusted lists"),
     ("/trust/relying-parties", "Регистър на доверяващите се страни", "Register of relying parties"),
+    ("/demo/egov/", "Портал за електронно управление", "e-Government portal"),
+    ("/demo/age/", "проверка на възрастта", "age check"),
 ]
 
 

@@ -14,7 +14,8 @@ async def test_sd_jwt_presentation_verified(env: Env, prefix: str, mode: str) ->
     created = await env.create(client_id_prefix=prefix, response_mode=mode)
     req = await env.wallet_request(created)
     assert req.client_id.startswith(prefix + ":")
-    assert req.verifier_info and req.verifier_info[0]["format"] == "registration_cert"
+    assert req.verifier_info
+    assert req.verifier_info[0]["format"] == "registration_cert"
     resp = await env.respond(req, {"pid": [env.present_sd_jwt(req)]})
     assert resp.status_code == 200, resp.text
     res = await env.result(created.id)
@@ -53,7 +54,8 @@ async def test_age_over_18_learns_only_age(env: Env) -> None:
     assert res["status"] == "verified", res
     claims = res["result"]["credentials"][0]["claims"]
     assert claims["age_equal_or_over"] == {"18": True}
-    assert "given_name" not in claims and "birthdate" not in claims
+    assert "given_name" not in claims
+    assert "birthdate" not in claims
 
 
 async def test_status_list_is_cached(env: Env) -> None:
@@ -69,4 +71,5 @@ async def test_link_and_qr(env: Env) -> None:
     created = await env.create()
     assert created.link.startswith("openid4vp://?client_id=x509_san_dns%3Alocalhost&request_uri=")
     svg = created.qr_svg(title="QR")
-    assert svg.startswith('<svg role="img"') and "<title>QR</title>" in svg
+    assert svg.startswith('<svg role="img"')
+    assert "<title>QR</title>" in svg

@@ -146,7 +146,7 @@ async def test_rejects_tampered_disclosure(env: Env) -> None:
     presentation = env.present_sd_jwt(req)
     parts = presentation.split("~")
     for i, d in enumerate(parts[1:-1], start=1):
-        salt, name, value = json.loads(b64url_decode(d))
+        salt, name, _value = json.loads(b64url_decode(d))
         if name == "personal_administrative_number":
             parts[i] = b64url_encode(json.dumps([salt, name, "0042096485"]).encode())
     tampered = "~".join(parts)

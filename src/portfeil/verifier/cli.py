@@ -49,7 +49,7 @@ def request(
     async def fn(v: Verifier) -> dict[str, Any]:
         party_id = party
         if party_id is None:
-            p = await v.ensure_party(CLI_PARTY, name="Команден ред (демо)", eik="1213961230342",
+            p = await v.ensure_party(CLI_PARTY, name="Команден ред демо", eik="1213961230342",
                                      templates=("pid-basic", "age-over-18", "pid-full"))
             party_id = p.id
         created = await v.create(party_id, dcql=query, template=template,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -39,9 +40,9 @@ class Demo:
 
 
 DEMOS: dict[str, Demo] = {
-    "egov": Demo("egov", "pid-basic", "demo-egov", "Портал за електронно управление (демо)", "175074752",
+    "egov": Demo("egov", "pid-basic", "demo-egov", "Портал еУправление демо", "175074752",
                  "ver.egov.title", "ver.egov.intro", "ver.egov.start"),
-    "age": Demo("age", "age-over-18", "demo-age", "Магазин „Лоза“ (демо)", "177480148",
+    "age": Demo("age", "age-over-18", "demo-age", "Магазин Лоза демо", "177480148",
                 "ver.age.title", "ver.age.intro", "ver.age.start"),
 }
 COOKIE = "pfv_view"
@@ -93,7 +94,10 @@ def _demo_routes(r: APIRouter, demo: Demo) -> None:
         verifier = await Verifier.of(ctx)
         pid = await party_id(ctx)
         lang = language(request)
-        created = await verifier.create(pid, template=demo.template, browser=True,
+        party = await verifier.party(pid)
+        host = urlsplit(ctx.public_url).hostname or ""
+        prefix: Any = "x509_san_dns" if party.dns == host.lower() else "x509_hash"
+        created = await verifier.create(pid, template=demo.template, browser=True, client_id_prefix=prefix,
                                         return_url=ctx.url(f"{base}/done/{{transaction_id}}"))
         resp = RedirectResponse(f"{base}/wait/{created.id}?lang={lang}", status_code=303)
         resp.set_cookie(COOKIE, f"{created.id}.{created.view_secret}", httponly=True, samesite="lax",

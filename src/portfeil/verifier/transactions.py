@@ -16,9 +16,9 @@ kept. When the party has a webhook URL, a signed notification is queued in the s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
@@ -212,7 +212,15 @@ class Verifier:
         """Register a relying party with the trust registry (approved at once: the demo registrar), obtain its
         access certificate for a key kept in the keystore and its registration certificate, and record it here.
         Returns the party and its API key (shown once; only its hash is stored)."""
-        dns = (dns or urlsplit(self.ctx.public_url).hostname or "localhost").lower()
+        if dns is None:
+            host = (urlsplit(self.ctx.public_url).hostname or "localhost").lower()
+            try:
+                ipaddress.ip_address(host)
+                host = "localhost"  # an IP address is no DNS name: such a party uses x509_hash
+            except ValueError:
+                pass
+            dns = host
+        dns = dns.lower()
         registry = await self._registry()
         uses = []
         for tname in templates:
@@ -253,8 +261,12 @@ class Verifier:
         async with self.db.session() as s:
             party = (await s.execute(select(VerParty).where(VerParty.slug == slug))).scalar_one_or_none()
         if party is None:
-            with contextlib.suppress(PortfeilError):  # a concurrent first use may have registered it
+            try:
                 await self.register_party(name=name, eik=eik, slug=slug, templates=templates)
+            except PortfeilError:
+                async with self.db.session() as s:  # a concurrent first use may have registered it
+                    if (await s.execute(select(VerParty).where(VerParty.slug == slug))).first() is None:
+                        raise
             async with self.db.session() as s:
                 party = (await s.execute(select(VerParty).where(VerParty.slug == slug))).scalar_one()
         return party
