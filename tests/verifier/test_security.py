@@ -124,7 +124,7 @@ async def test_rejects_revoked_mdoc(env: Env) -> None:
 
 
 async def test_rejects_unavailable_status_list(env: Env) -> None:
-    env.ctx.services  # the fetcher refuses unknown URIs
+    # the harness fetcher refuses every URI but its own
     created = await env.create()
     req = await env.wallet_request(created)
     token = env.sd_jwt()
