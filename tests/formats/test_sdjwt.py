@@ -666,3 +666,19 @@ def test_batched_digests_match_rfc9901_definition(sd_alg: str) -> None:
     table = sdjwt._digest_disclosures(encoded, sd_alg)
     assert sorted(table) == sorted(sdjwt.disclosure_digest(e, sd_alg) for e in encoded)
     assert table[sdjwt.disclosure_digest(RFC["disclosures"]["given_name"], sd_alg)][1:] == ["given_name", "John"]
+
+
+def test_rng_makes_disclosures_reproducible(issuer: Issuer, holder: ec.EllipticCurvePrivateKey) -> None:
+    def counter_rng() -> Callable[[int], bytes]:
+        state = {"n": 0}
+
+        def rng(n: int) -> bytes:
+            state["n"] += 1
+            return hashlib.sha256(str(state["n"]).encode()).digest()[:n]
+
+        return rng
+
+    first = sdjwt.split_sd_jwt(issue(issuer, holder, rng=counter_rng(), decoys=1))
+    second = sdjwt.split_sd_jwt(issue(issuer, holder, rng=counter_rng(), decoys=1))
+    assert first.disclosures == second.disclosures
+    assert jws.parse_compact(first.issuer_jwt).payload == jws.parse_compact(second.issuer_jwt).payload

@@ -148,6 +148,19 @@ def json_dumps_compact(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
+def bounded_put(cache: dict[Any, Any], key: Any, value: Any, size: int) -> None:
+    """Insert into a small module-level cache, dropping the oldest entry when full.
+
+    Safe under threads: a concurrent eviction at worst empties the cache, it never raises.
+    """
+    if len(cache) >= size:
+        try:
+            cache.pop(next(iter(cache)), None)
+        except (RuntimeError, StopIteration):  # resized by another thread meanwhile
+            cache.clear()
+    cache[key] = value
+
+
 # --- keys
 
 
@@ -220,9 +233,7 @@ def public_key_from_jwk(jwk: object) -> JWSPublicKey:
             if len(xb) != size or len(yb) != size:
                 raise FormatError("invalid_jwk", "EC JWK coordinate has the wrong length")
             key = ec.EllipticCurvePublicKey.from_encoded_point(curve, b"\x04" + xb + yb)
-            if len(_JWK_CACHE) >= _JWK_CACHE_SIZE:
-                _JWK_CACHE.pop(next(iter(_JWK_CACHE)))
-            _JWK_CACHE[cache_key] = key
+            bounded_put(_JWK_CACHE, cache_key, key, _JWK_CACHE_SIZE)
             return key
         if kty == "OKP":
             xb = b64url_decode(x, what="JWK x")
@@ -372,9 +383,7 @@ def parse_compact(
         header = json_loads_strict(b64url_decode(h64, what="JWS header"), what="JWS header")
         if not isinstance(header, dict):
             raise FormatError("malformed_jws", "JWS header is not a JSON object")
-        if len(_HEADER_CACHE) >= _HEADER_CACHE_SIZE:
-            _HEADER_CACHE.pop(next(iter(_HEADER_CACHE)))
-        _HEADER_CACHE[h64] = header
+        bounded_put(_HEADER_CACHE, h64, header, _HEADER_CACHE_SIZE)
     else:
         header = cached
     header = dict(header)
@@ -427,9 +436,7 @@ def resolve_x5c_key(
     if chain is None:
         chain = x5c_der(header)
         if header_b64:
-            if len(_X5C_CACHE) >= _HEADER_CACHE_SIZE:
-                _X5C_CACHE.pop(next(iter(_X5C_CACHE)))
-            _X5C_CACHE[header_b64] = chain
+            bounded_put(_X5C_CACHE, header_b64, chain, _HEADER_CACHE_SIZE)
     try:
         leaf = trust.validate(chain, now=now)
     except FormatError:

@@ -44,6 +44,7 @@ from portfeil.formats.jws import (
     b64url_decode,
     b64url_decode_checked_alphabet,
     b64url_encode,
+    bounded_put,
     json_dumps_compact,
     parse_compact,
     public_key_from_jwk,
@@ -414,9 +415,7 @@ def iss_matches_leaf(iss: str, leaf: x509.Certificate) -> bool:
     known = _ISS_CACHE.get(cache_key)
     if known is None:
         known = _iss_matches_leaf(iss, leaf)
-        if len(_ISS_CACHE) >= 256:
-            _ISS_CACHE.pop(next(iter(_ISS_CACHE)))
-        _ISS_CACHE[cache_key] = known
+        bounded_put(_ISS_CACHE, cache_key, known, 256)
     return known
 
 
