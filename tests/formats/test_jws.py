@@ -296,3 +296,39 @@ def test_fuzz_structured_tokens_only_format_error(header: dict[str, object], pay
     key = ec.generate_private_key(ec.SECP256R1()).public_key()
     with contextlib.suppress(FormatError):
         jws.verify_compact(token, key=key, typ="JWT")
+
+
+# --- shared JWT time checks
+
+
+def test_time_claims_accept_valid_window() -> None:
+    t = int(NOW.timestamp())
+    jws.check_time_claims({"iat": t - 10, "nbf": t - 10, "exp": t + 10}, NOW, max_age=timedelta(minutes=1))
+
+
+@pytest.mark.parametrize(
+    ("payload", "kw", "code"),
+    [
+        ({"exp": -100}, {}, "jwt_expired"),
+        ({"nbf": +100}, {}, "jwt_not_yet_valid"),
+        ({"iat": +100}, {}, "iat_in_future"),
+        ({"iat": -600}, {"max_age": timedelta(minutes=5)}, "jwt_too_old"),
+        ({}, {"require_exp": True}, "missing_exp"),
+        ({}, {"max_age": timedelta(minutes=5)}, "missing_iat"),
+        ({"exp": True}, {}, "invalid_claim"),
+        ({"exp": "2099-01-01"}, {}, "invalid_claim"),
+    ],
+)
+def test_time_claims_rejections(payload: dict[str, object], kw: dict[str, object], code: str) -> None:
+    t = int(NOW.timestamp())
+    shifted = {k: (t + v if isinstance(v, int) and not isinstance(v, bool) else v) for k, v in payload.items()}
+    with pytest.raises(FormatError) as err:
+        jws.check_time_claims(shifted, NOW, **kw)  # type: ignore[arg-type]
+    assert err.value.code == code
+
+
+def test_time_claims_skew_is_bounded() -> None:
+    t = int(NOW.timestamp())
+    jws.check_time_claims({"exp": t - 30, "iat": t + 30}, NOW, clock_skew=timedelta(seconds=60))
+    with pytest.raises(FormatError):
+        jws.check_time_claims({"exp": t - 90}, NOW, clock_skew=timedelta(seconds=60))

@@ -20,7 +20,7 @@ import base64
 import binascii
 import json
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, NamedTuple, Protocol
 
 from cryptography import x509
@@ -42,15 +42,23 @@ __all__ = [
     "VerifiedJWS",
     "alg_for_key",
     "b64url_decode",
+    "b64url_decode_checked_alphabet",
     "b64url_encode",
+    "bounded_put",
     "check_key_matches_alg",
+    "check_time_claims",
+    "json_dumps_compact",
+    "json_loads_strict",
+    "numeric_claim",
     "parse_compact",
     "public_jwk",
     "public_key_from_jwk",
+    "resolve_x5c_key",
     "sign_compact",
     "verify_compact",
     "verify_parsed",
     "verify_signature",
+    "x5c_der",
 ]
 
 JWSPrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
@@ -485,3 +493,54 @@ def verify_compact(
     """
     parsed = parse_compact(token, max_size=max_size, algorithms=algorithms, typ=typ)
     return verify_parsed(parsed, key=key, trust=trust, now=now)
+
+
+# --- JWT time claims (shared by every JWT profile of the project)
+
+
+def numeric_claim(payload: Mapping[str, Any], name: str) -> float | None:
+    """A NumericDate claim (RFC 7519 §2): a JSON number, not a boolean; None when absent."""
+    value = payload.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FormatError("invalid_claim", f"{name} must be a number")
+    return float(value)
+
+
+def check_time_claims(
+    payload: Mapping[str, Any],
+    now: datetime,
+    *,
+    clock_skew: timedelta = timedelta(seconds=60),
+    require_exp: bool = False,
+    require_iat: bool = False,
+    max_age: timedelta | None = None,
+    code_prefix: str = "jwt",
+) -> None:
+    """Check ``exp``, ``nbf`` and ``iat`` (RFC 7519 §4.1.4-§4.1.6) at ``now`` with a bounded clock skew.
+
+    ``max_age`` bounds how old ``iat`` may be (proofs of possession: DPoP, KB-JWT, wallet attestations).
+    Codes: ``<prefix>_expired``, ``<prefix>_not_yet_valid``, ``iat_in_future``, ``<prefix>_too_old``,
+    ``missing_exp``, ``missing_iat``, ``invalid_claim``.
+    """
+    now_ts = now.timestamp()
+    skew = clock_skew.total_seconds()
+    exp = numeric_claim(payload, "exp")
+    if exp is None:
+        if require_exp:
+            raise FormatError("missing_exp", "the token has no exp")
+    elif now_ts >= exp + skew:
+        raise FormatError(f"{code_prefix}_expired", "the token has expired")
+    nbf = numeric_claim(payload, "nbf")
+    if nbf is not None and now_ts + skew < nbf:
+        raise FormatError(f"{code_prefix}_not_yet_valid", "the token is not yet valid")
+    iat = numeric_claim(payload, "iat")
+    if iat is None:
+        if require_iat or max_age is not None:
+            raise FormatError("missing_iat", "the token has no iat")
+        return
+    if iat > now_ts + skew:
+        raise FormatError("iat_in_future", "the token was issued in the future")
+    if max_age is not None and iat < now_ts - max_age.total_seconds() - skew:
+        raise FormatError(f"{code_prefix}_too_old", "the token is too old")

@@ -45,7 +45,9 @@ from portfeil.formats.jws import (
     b64url_decode_checked_alphabet,
     b64url_encode,
     bounded_put,
+    check_time_claims,
     json_dumps_compact,
+    numeric_claim,
     parse_compact,
     public_key_from_jwk,
     sign_compact,
@@ -714,29 +716,12 @@ class _Processor:
         return out
 
 
-def _num(payload: Mapping[str, Any], name: str) -> float | None:
-    value = payload.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise FormatError("invalid_claim", f"{name} must be a number")
-    return float(value)
+_num = numeric_claim
 
 
-def _check_times(payload: Mapping[str, Any], now_ts: float, skew: float, *, require_exp: bool) -> None:
-    """RFC 7519 §4.1.4-§4.1.6 with a bounded clock skew; RFC 9901 §7.1 step 5."""
-    exp = _num(payload, "exp")
-    if exp is None:
-        if require_exp:
-            raise FormatError("missing_exp", "the credential has no exp")
-    elif now_ts >= exp + skew:
-        raise FormatError("sd_jwt_expired", "the credential has expired")
-    nbf = _num(payload, "nbf")
-    if nbf is not None and now_ts + skew < nbf:
-        raise FormatError("sd_jwt_not_yet_valid", "the credential is not yet valid")
-    iat = _num(payload, "iat")
-    if iat is not None and iat > now_ts + skew:
-        raise FormatError("iat_in_future", "the credential was issued in the future")
+def _check_times(payload: Mapping[str, Any], now: datetime, skew: timedelta, *, require_exp: bool) -> None:
+    """RFC 7519 §4.1.4-§4.1.6 with a bounded clock skew (RFC 9901 §7.1 step 2: validate the issuer JWT)."""
+    check_time_claims(payload, now, clock_skew=skew, require_exp=require_exp, code_prefix="sd_jwt")
 
 
 def _verify_kb(
@@ -848,7 +833,7 @@ def _verify(
     # OpenSSL and the interpreter, and a forged Key Binding JWT costs no Disclosure processing.
     now_ts = now.timestamp()
     skew = clock_skew.total_seconds()
-    _check_times(payload, now_ts, skew, require_exp=require_exp)
+    _check_times(payload, now, clock_skew, require_exp=require_exp)
 
     cnf = payload.get("cnf")
     if cnf is not None and not isinstance(cnf, dict):
