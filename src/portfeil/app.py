@@ -30,6 +30,7 @@ SERVICE_MODULES: tuple[str, ...] = (
     "portfeil.trust.service",
     "portfeil.issuer.service",
     "portfeil.verifier.service",
+    "portfeil.wallet.service",
 )
 
 MAX_BODY_BYTES = 1_000_000

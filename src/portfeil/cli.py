@@ -29,6 +29,7 @@ CLI_MODULES: tuple[str, ...] = (
     "portfeil.trust.cli",
     "portfeil.issuer.cli",
     "portfeil.verifier.cli",
+    "portfeil.wallet.cli",
 )
 
 
