@@ -608,7 +608,8 @@ class EidRegistry:
             rows = (await s.execute(select(Certificate.serial, Certificate.revoked_at, Certificate.revocation_reason)
                                     .where(Certificate.status != "active"))).all()
         entries = [certs.RevokedEntry(int(r[0], 16), r[1] or now, r[2] or "unspecified") for r in rows]
-        crl = certs.build_crl(issuing, entries, number=max(1, int(now.timestamp())), now=now)
+        # CRL number (RFC 5280 §5.2.3): the issue time in microseconds, monotonic across re-issues and restarts
+        crl = certs.build_crl(issuing, entries, number=max(1, int(now.timestamp() * 1_000_000)), now=now)
         return crl.public_bytes(Encoding.DER)
 
     async def ocsp(self, request_der: bytes) -> bytes:
