@@ -12,6 +12,7 @@ pytestmark = pytest.mark.browser
 #: (path, a text that must be on the Bulgarian page, one that must be on the English page)
 PAGES: list[tuple[str, str, str]] = [
     ("/", "Услуги", "Services"),
+    ("/issuer/", "Доставчик на лични данни (PID)", "PID provider"),
     ("/eid/register", "Регистър на администраторите", "Register of eID administrators"),
     ("/eid/my", "Вход с електронна идентичност", "Log in with your eID"),
     ("/eid/my/log", "Вход с електронна идентичност", "Log in with your eID"),

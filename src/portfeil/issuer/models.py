@@ -53,7 +53,7 @@ class IssPushedRequest(Base):
     person_id: Mapped[str | None] = mapped_column(String(36))
     eid_serial: Mapped[str | None] = mapped_column(String(64))
     #: "pushed", "authenticated", "authorized" (a code was handed out) or "denied"
-    status: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -100,7 +100,7 @@ def upgrade() -> None:
         sa.Column("eid_challenge", sa.String(length=100), nullable=True),
         sa.Column("person_id", sa.String(length=36), nullable=True),
         sa.Column("eid_serial", sa.String(length=64), nullable=True),
-        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("created_at", portfeil.db.UTCDateTime(), nullable=False),
         sa.Column("expires_at", portfeil.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("uri_hash", name=op.f("pk_iss_par")),
