@@ -71,6 +71,7 @@ async def test_role_matrix_refuses_others(
     holder_routes: list[Route] = [
         ("GET", "/eid/api/v1/holder/certificates", None),
         ("GET", "/eid/api/v1/holder/log", None),
+        ("GET", "/eid/api/v1/holder/notifications", None),
     ]
     authority_routes: list[Route] = [
         ("GET", "/eid/api/v1/certificates", None),
@@ -145,6 +146,13 @@ async def test_misuse_report_public(client: httpx.AsyncClient, ivan: IssuedToHol
                                                               "reporter": "bank", "evidence": "phishing"})
     assert r.status_code == 200
     assert r.json()["status"] == "suspended"
+    await reg.resume(ivan.certificate.serial, actor="desk", identity_checked=True)
+    ch = (await client.post("/eid/api/v1/challenges")).json()["challenge"]
+    assert (await client.post("/eid/api/v1/holder/login", json=ivan.auth_body(ch))).status_code == 200
+    notes = (await client.get("/eid/api/v1/holder/notifications")).json()["notifications"]
+    assert [n["kind"] for n in notes] == ["suspended_misuse_report"]
+    page = await client.get("/eid/my?lang=en")
+    assert "suspended after a misuse report" in page.text
 
 
 async def test_renewal_over_http(client: httpx.AsyncClient, ivan: IssuedToHolder, ctx: AppContext) -> None:

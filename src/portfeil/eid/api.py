@@ -337,6 +337,11 @@ def routers() -> list[APIRouter]:
     async def my_certs(reg: Reg, eid: Holder) -> dict[str, Any]:
         return {"electronic_id": eid, "certificates": [c.to_dict() for c in await reg.certificates(electronic_id=eid)]}
 
+    @hold.get("/notifications", summary="Notices about my certificates (e.g. suspended on a misuse report)",
+              description=HOLDER)
+    async def my_notifications(reg: Reg, eid: Holder) -> dict[str, Any]:
+        return {"electronic_id": eid, "notifications": await reg.notifications(await reg.person_of(eid))}
+
     @hold.get("/log", summary="My verification log (free)", description=HOLDER)
     async def my_log(reg: Reg, eid: Holder) -> dict[str, Any]:
         return {"electronic_id": eid, "entries": await reg.verification_log(eid)}

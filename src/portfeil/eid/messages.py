@@ -40,6 +40,18 @@ MESSAGES = {
                                 "без данни за местоположение или устройство). Достъпът е безплатен.",
                          "en": "Checks of your identity with your eID (kept 10 years, without location or device "
                                "data). Access is free."},
+    "eid.my.notifications": {"bg": "Уведомления", "en": "Notices"},
+    "eid.notice.suspended_misuse_report": {"bg": "удостоверението е спряно след сигнал за злоупотреба",
+                                           "en": "the certificate was suspended after a misuse report"},
+    "eid.notice.suspended_authority_cause": {"bg": "удостоверението е спряно от органа",
+                                             "en": "the certificate was suspended by the authority"},
+    "eid.notice.suspended_document_lost": {"bg": "удостоверението е спряно: документът Ви е обявен за изгубен",
+                                           "en": "the certificate was suspended: your identity document was "
+                                                 "declared lost"},
+    "eid.notice.terminated_data_change": {"bg": "удостоверението е прекратено: данните Ви са променени",
+                                          "en": "the certificate was terminated: your data changed"},
+    "eid.notice.document_invalidated": {"bg": "документът, въз основа на който е издадено, е обезсилен",
+                                        "en": "the identity document it was issued on was invalidated"},
     "eid.my.logout": {"bg": "Изход", "en": "Log out"},
     "eid.login.title": {"bg": "Вход с електронна идентичност", "en": "Log in with your eID"},
     "eid.login.intro": {"bg": "Подпишете това предизвикателство с ключа на Вашето удостоверение и поставете "

@@ -41,7 +41,8 @@ def build_pages() -> APIRouter:
         eid = await reg.holder_session(eid_session)
         if eid is None:
             return await login_form(request, reg, "my")
-        return render(request, "eid/my.html", electronic_id=eid, certificates=await reg.certificates(electronic_id=eid))
+        return render(request, "eid/my.html", electronic_id=eid, certificates=await reg.certificates(electronic_id=eid),
+                      notifications=await reg.notifications(await reg.person_of(eid)))
 
     @r.get("/my/log")
     async def my_log(request: Request, ctx: Ctx, eid_session: Annotated[str | None, Cookie()] = None) -> Response:
