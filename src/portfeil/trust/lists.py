@@ -112,6 +112,7 @@ class Publication:
     body: bytes
     issued_at: datetime
     next_update: datetime
+    digest: str = ""
 
 
 def _digest(obj: Any) -> str:
@@ -134,7 +135,8 @@ class Publisher:
             row = await s.get(TrustPublication, name)
             if row is None:
                 return None
-            return Publication(row.name, row.sequence, row.media_type, row.body, row.issued_at, row.next_update)
+            return Publication(row.name, row.sequence, row.media_type, row.body, row.issued_at, row.next_update,
+                               row.digest)
 
     async def publish(
         self,
@@ -154,7 +156,7 @@ class Publisher:
             if (
                 current is not None
                 and not force
-                and await self._digest_of(name) == digest
+                and current.digest == digest
                 and now < current.issued_at + validity / 2
                 and now >= current.issued_at
             ):
@@ -179,13 +181,8 @@ class Publisher:
                     )
                     if getattr(result, "rowcount", 0) != 1:
                         continue
-            return Publication(name, sequence, media_type, body, now, next_update)
+            return Publication(name, sequence, media_type, body, now, next_update, digest)
         raise TrustError("publication_busy", "the publication is being re-issued concurrently, try again")
-
-    async def _digest_of(self, name: str) -> str | None:
-        async with self.db.session() as s:
-            row = await s.get(TrustPublication, name)
-            return row.digest if row else None
 
     # -- trusted lists --------------------------------------------------------------------------------------
     def list_digest(self, spec: ListSpec, entries: Sequence[AnchorEntry]) -> str:

@@ -80,9 +80,11 @@ class StatusLists:
     async def allocate(self, name: str) -> int:
         """A fresh index of list ``name`` (its own short transaction; an index lost to a later failure stays VALID)."""
         spec = STATUS_LISTS[name]
-        for _ in range(20):
+        for attempt in range(100):
+            if attempt:
+                await asyncio.sleep(0.005 * min(attempt, 20))
             async with self.db.transaction() as s:
-                row = await s.get(TrustStatusList, name)
+                row = await s.get(TrustStatusList, name, with_for_update=True)  # PostgreSQL: serialises callers
                 if row is None:
                     state = IndexAllocator(spec.size).state
                     s.add(TrustStatusList(name=name, size=spec.size, bits=spec.bits,
