@@ -40,6 +40,7 @@ from portfeil.sources.registry import (
     NewPerson,
     Place,
     add_relation,
+    age_on,
     create_person,
     record_death,
 )
@@ -92,10 +93,6 @@ def add_years(d: date, years: int) -> date:
         return d.replace(year=d.year + years)
     except ValueError:  # 29 February
         return d.replace(year=d.year + years, day=28)
-
-
-def _age(birth: date, on: date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
 class PopulationGenerator:
@@ -262,14 +259,14 @@ class PopulationGenerator:
         earliest = add_years(birth, min_age)
         if earliest > end:
             return
-        years = years_minor if _age(birth, end) < 18 else years_adult
+        years = years_minor if age_on(birth, end) < 18 else years_adult
         if death is None and rng.random() < expired_share:
             issue = end - timedelta(days=years * 365 + 1 + int(rng.random() * 700))
         else:
             issue = end - timedelta(days=int(rng.random() * (years * 365 - 1)))
         if issue < earliest:
             issue = earliest + timedelta(days=int(rng.random() * min(365, (end - earliest).days + 1)))
-        expiry = add_years(issue, years_minor if _age(birth, issue) < 18 else years_adult)
+        expiry = add_years(issue, years_minor if age_on(birth, issue) < 18 else years_adult)
         if death is not None:
             status, changed = "invalidated", self.now_value
         else:
@@ -285,7 +282,7 @@ class PopulationGenerator:
             return
         authority = data.AUTHORITY_OF_OBLAST.get(oblast) or f"МВР {oblast}"
         self._doc(chunk, pid, "identity_card", birth, authority, 14, 4, 10, death)
-        if self.rng.random() < (0.3 if _age(birth, self.today) >= 18 else 0.1):
+        if self.rng.random() < (0.3 if age_on(birth, self.today) >= 18 else 0.1):
             self._doc(chunk, pid, "passport", birth, authority, 0, 5, 10, death, 0.15)
 
     def _relation(self, chunk: Chunk, child: str, adult: str, kind: str, start: date) -> None:
@@ -322,7 +319,7 @@ class PopulationGenerator:
             sex = 1 if rng.random() < 0.48 else 2
             birth = self._birth(18, 92)
             death = None
-            if _age(birth, self.today) >= 65 and rng.random() < 0.12:
+            if age_on(birth, self.today) >= 65 and rng.random() < 0.12:
                 death = self.today - timedelta(days=1 + int(rng.random() * 6 * 365))
             given = self._male_name() if sex == 1 else self._female_name()
             father = self._patronymic[self._male_name()]
@@ -390,7 +387,7 @@ class PopulationGenerator:
             if cbirth >= self.today:
                 continue
             csex = 1 if rng.random() < 0.51 else 2
-            adult_child = _age(cbirth, self.today) >= 18
+            adult_child = age_on(cbirth, self.today) >= 18
             moved = adult_child and rng.random() < 0.5
             child = self._person(
                 chunk, given=self._male_name() if csex == 1 else self._female_name(),
