@@ -140,6 +140,9 @@ class HttpAnswer:
 class _Token:
     token: str
     row: IssAccessToken
+    #: configurations already issued under this token, and whether the person awaits a manual check
+    used: frozenset[str] = frozenset()
+    held: bool = False
 
 
 class PidIssuer:
@@ -559,10 +562,14 @@ class PidIssuer:
             raise ProtocolError("invalid_token", "a DPoP-bound access token is required", status=401)
         async with self.db.session() as s:
             row = await s.get(IssAccessToken, _h(token))
+            if row is not None:  # what the credential endpoint needs to know, in the same round trip
+                used = set((await s.execute(select(IssTokenUse.config_id).where(
+                    IssTokenUse.token_hash == row.token_hash))).scalars())
+                held = await s.get(IssManualCheck, row.person_id) is not None
         if row is None or row.expires_at <= self.clock.now():
             raise ProtocolError("invalid_token", "the access token is unknown or expired", status=401)
         await self._dpop(dpop, htu=htu, access_token=token, expected_jkt=row.jkt, status=401)
-        return _Token(token, row)
+        return _Token(token, row, frozenset(used), held)
 
     async def credential(self, body: object, *, authorization: str | None, dpop: str | None) -> HttpAnswer:
         await self._purge()
@@ -574,10 +581,8 @@ class PidIssuer:
         )
         assert req.credential_configuration_id is not None
         cfg = self.config(req.credential_configuration_id)
-        async with self.db.session() as s:
-            if await s.get(IssTokenUse, (row.token_hash, cfg.id)) is not None:
-                raise ProtocolError("invalid_token", "this access token was already used for this credential",
-                                    status=401)
+        if cfg.id in tok.used:
+            raise ProtocolError("invalid_token", "this access token was already used for this credential", status=401)
         nonces: list[str] = []
         holder_keys = oid4vci.verify_proofs(
             req, credential_issuer=self.issuer_id, now=self.clock.now(),
@@ -587,7 +592,7 @@ class PidIssuer:
         if not nonces or not await self.consume_c_nonce(nonces[0]):
             raise ProtocolError("invalid_nonce", "c_nonce is unknown, used or expired")
         jwks = [k.jwk for k in holder_keys]
-        if cfg.deferred or await self._needs_manual_check(row.person_id):
+        if cfg.deferred or tok.held:
             return await self._defer(tok, cfg, jwks, req.response_encryption)
         answer_body = await self._issue(row, cfg, jwks, token_hash=row.token_hash)
         return self._answer(200, answer_body, req.response_encryption)
@@ -597,10 +602,6 @@ class PidIssuer:
         if enc is None:
             return HttpAnswer(status, body, headers)
         return HttpAnswer(status, oid4vci.encrypt_credential_response(body, enc), headers, "application/jwt")
-
-    async def _needs_manual_check(self, person_id: str) -> bool:
-        async with self.db.session() as s:
-            return await s.get(IssManualCheck, person_id) is not None
 
     def _claims(self, cfg: AttestationConfig, person: population.PersonRecord, document_number: str,
                 today: date | None = None) -> dict[str, Any]:
