@@ -25,15 +25,21 @@ from portfeil.trust.registry import TrustRegistry
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 BG_XML = (FIXTURES / "TSL_BG.xml").read_bytes()
+LOTL_XML = (FIXTURES / "eu-lotl.xml").read_bytes()
+LOTL_SIGNER_SHA256 = "e0a620fbb6747362bb933ac44169d676a553444716cf5f31605f12a22b8396b1"  # as in tests/formats
 BG_SIGNER_SHA256 = "09a4074179f39ae77d54f4630d73a78b7c8bd07d414c43c29420c3cab52e9e32"  # pinned as in tests/formats
 
 
-def _bg_signer() -> x509.Certificate:
-    m = re.search(rb"<ds:KeyInfo><ds:X509Data><ds:X509Certificate>([^<]+)<", BG_XML)
+def _keyinfo_signer(xml: bytes, sha256: str) -> x509.Certificate:
+    m = re.search(rb"<ds:KeyInfo><ds:X509Data><ds:X509Certificate>([^<]+)<", xml)
     assert m is not None
     cert = x509.load_der_x509_certificate(base64.b64decode(m.group(1)))
-    assert cert.fingerprint(hashes.SHA256()).hex() == BG_SIGNER_SHA256
+    assert cert.fingerprint(hashes.SHA256()).hex() == sha256
     return cert
+
+
+def _bg_signer() -> x509.Certificate:
+    return _keyinfo_signer(BG_XML, BG_SIGNER_SHA256)
 
 
 async def test_published_list_verifies_through_consume_path(registry: TrustRegistry) -> None:
@@ -161,3 +167,18 @@ async def test_rejects_tampered_real_bulgarian_list(registry: TrustRegistry, clo
     with pytest.raises(TrustError) as err:
         await registry.consumer.load("bg", tampered, pinned=_bg_signer(), now=clock.now())
     assert err.value.details["reason"] == "trusted_list_signature_invalid"
+
+
+async def test_lotl_points_to_bulgarian_list_which_then_verifies(registry: TrustRegistry, clock: FrozenClock) -> None:
+    clock.set(datetime(2026, 8, 10, 12, 0, tzinfo=UTC))  # both lists valid then
+    lotl = await registry.consumer.load("https://ec.europa.eu/tools/lotl/eu-lotl.xml", LOTL_XML,
+                                        pinned=_keyinfo_signer(LOTL_XML, LOTL_SIGNER_SHA256), now=clock.now(),
+                                        expected_types=tl.TSL_TYPE_EU_LOTL)
+    pointer = lotl.pointer("BG")
+    assert pointer is not None
+    assert pointer.location.endswith("TSL_BG.xml")
+    bg = await registry.consumer.load(pointer.location, BG_XML, pinned=pointer.certificates, now=clock.now(),
+                                      expected_types=tl.TSL_TYPE_EU_GENERIC)
+    assert bg.signer is not None
+    assert bg.signer.fingerprint(hashes.SHA256()).hex() == BG_SIGNER_SHA256
+    assert tl.SVC_TYPE_CA_QC in anchors_by_service_type(bg)

@@ -159,6 +159,14 @@ async def test_revoked_unit_has_status_bit_set_and_status_says_revoked(registry:
     assert result["reason"] == "compromised"
     assert await _bit(registry, idx) == INVALID
     assert await _bit(registry, bystander["status"]["status_list"]["idx"]) == VALID
+    from sqlalchemy import select
+
+    from portfeil.outbox import OutboxEvent
+
+    async with registry.db.session() as s:
+        query = select(OutboxEvent).where(OutboxEvent.topic == "trust.wallet_unit_revoked")
+        events = (await s.execute(query)).scalars().all()
+    assert [e.payload for e in events] == [{"wallet_unit_id": unit["wallet_unit_id"], "reason": "compromised"}]
     notices = await registry.wallet_provider.notices(unit["wallet_unit_id"])
     assert [n["kind"] for n in notices] == ["revoked"]
     with pytest.raises(TrustError) as err:
