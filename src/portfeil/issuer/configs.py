@@ -108,8 +108,11 @@ def parse_attestation(obj: object) -> AttestationConfig:
         raise IssuerError("invalid_configuration", "dc+sd-jwt needs a vct")
     if fmt == "mso_mdoc" and not isinstance(doctype, str):
         raise IssuerError("invalid_configuration", "mso_mdoc needs a doctype")
+    raw_claims = obj.get("claims", [])
+    if not isinstance(raw_claims, list):
+        raise IssuerError("invalid_configuration", "claims must be an array")
     claims = []
-    for c in obj.get("claims", []):
+    for c in raw_claims:
         path = c.get("path") if isinstance(c, dict) else None
         if not isinstance(path, list) or not path or not all(isinstance(p, str) for p in path):
             raise IssuerError("invalid_configuration", "claim paths are non-empty arrays of names")
@@ -121,12 +124,20 @@ def parse_attestation(obj: object) -> AttestationConfig:
     validity = obj.get("validity_days", 90)
     if not isinstance(validity, int) or not 0 < validity <= 3650:
         raise IssuerError("invalid_configuration", "validity_days must be 1..3650")
+    algs = {}
+    for name in ("proof_signing_alg_values_supported", "credential_signing_alg_values_supported"):
+        value = obj.get(name, ["ES256"])
+        if not isinstance(value, list) or not value or not all(isinstance(a, str | int) for a in value):
+            raise IssuerError("invalid_configuration", f"{name} must be a non-empty array")
+        algs[name] = tuple(value)
+    if not all(isinstance(a, str) for a in algs["proof_signing_alg_values_supported"]):
+        raise IssuerError("invalid_configuration", "proof algorithms are JOSE names")
     return AttestationConfig(
         id=cid, format=fmt, scope=scope, display=_dict_str(obj.get("display"), "display"), claims=tuple(claims),
         vct=vct if isinstance(vct, str) else None, doctype=doctype if isinstance(doctype, str) else None,
         validity_days=validity, deferred=bool(obj.get("deferred", False)),
-        proof_algs=tuple(obj.get("proof_signing_alg_values_supported", ["ES256"])),
-        signing_algs=tuple(obj.get("credential_signing_alg_values_supported", ["ES256"])),
+        proof_algs=tuple(str(a) for a in algs["proof_signing_alg_values_supported"]),
+        signing_algs=algs["credential_signing_alg_values_supported"],
     )
 
 
