@@ -295,3 +295,20 @@ async def test_no_person_row_with_invalid_number_after_refusals(db: Database, cl
             await reg.create_person(db, adult(bad, documents=()), clock=clock)
     async with db.session() as s:
         assert (await s.execute(select(func.count()).select_from(Person))).scalar_one() == 0
+
+
+async def test_number_valid_as_egn_and_lnch_can_be_registered_as_lnch(db: Database, clock: FrozenClock) -> None:
+    from portfeil.bg.identifiers import IdKind, classify, is_valid_lnch
+
+    rng_serial = 0
+    while not is_valid_lnch(number := generate_egn(date(1980, 3, 3), Sex.MALE, serial=rng_serial)):
+        rng_serial += 1
+    assert classify(number).kinds == (IdKind.EGN, IdKind.LNCH)
+    foreigner = NewPerson(number, "Томас", "Мюлер", birth_date=date(1975, 1, 1), sex=1, nationalities=("DE",),
+                          birth_place=Place("DE"), number_kind="lnch")
+    p = await reg.create_person(db, foreigner, clock=clock)
+    assert p.number_kind == "lnch"
+    assert p.birth_date == date(1975, 1, 1)  # not the date the ЕГН reading would give
+    with pytest.raises(PopulationError) as e:
+        await reg.create_person(db, adult("8506258485", number_kind="lnch", documents=()), clock=clock)
+    assert e.value.code == "invalid_personal_number"  # a valid ЕГН that is no valid ЛНЧ

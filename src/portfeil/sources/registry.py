@@ -209,6 +209,8 @@ class NewPerson:
     middle_name_latin: str | None = None
     family_name_latin: str | None = None
     documents: tuple[NewDocument, ...] = ()
+    #: "egn" or "lnch"; needed only for ten digits that are valid as both (the ЕГН reading wins otherwise)
+    number_kind: str | None = None
 
 
 # --- pure helpers ------------------------------------------------------------------------------------------------
@@ -236,12 +238,16 @@ def effective_status(status: str, expiry: date, on: date) -> str:
     return "expired" if status == "valid" and expiry < on else status
 
 
-def check_personal_number(number: str) -> IdKind:
-    """The kind of a personal number (ЕГН preferred); refuses anything that is neither a valid ЕГН nor ЛНЧ."""
+def check_personal_number(number: str, kind: str | None = None) -> IdKind:
+    """The kind of a personal number; refuses anything that is not a valid ЕГН or ЛНЧ. Ten digits can be valid as
+    both: without ``kind`` ("egn" or "lnch") the ЕГН reading wins, so a foreigner's ЛНЧ must say so."""
     c = classify(number)
-    for kind in c.kinds:
-        if kind in (IdKind.EGN, IdKind.LNCH):
-            return kind
+    wanted = (IdKind(kind),) if kind in ("egn", "lnch") else (IdKind.EGN, IdKind.LNCH)
+    if kind is not None and kind not in ("egn", "lnch"):
+        raise PopulationError("invalid_number_kind", "the kind of a personal number is 'egn' or 'lnch'")
+    for found in c.kinds:
+        if found in wanted:
+            return found
     raise PopulationError("invalid_personal_number", "not a valid ЕГН or ЛНЧ", reason=c.reason)
 
 
@@ -457,7 +463,7 @@ async def create_person(
     db: Database, data: NewPerson, *, clock: Clock, actor: str = "system", legal_ground: str | None = None
 ) -> PersonRecord:
     """Register a person (Civil Registration Act). The personal number must be a valid ЕГН or ЛНЧ and unused."""
-    kind = check_personal_number(data.personal_number)
+    kind = check_personal_number(data.personal_number, data.number_kind)
     birth_date, sex = data.birth_date, data.sex
     if kind is IdKind.EGN:
         info = classify(data.personal_number).checks[0].egn

@@ -606,6 +606,7 @@ DEMO_PERSONS: dict[str, NewPerson] = {
     "thomas": NewPerson(
         "7111042925", "Томас", "Мюлер", birth_date=date(1971, 11, 4), sex=1, birth_place=Place("DE"),
         nationalities=("DE",), permanent_address=_SOFIA, given_name_latin="Thomas", family_name_latin="Mueller",
+        number_kind="lnch",
         documents=(NewDocument("912345670", "residence_permit", date(2023, 6, 1), date(2028, 6, 1),
                                "МВР Дирекция Миграция"),),
     ),
