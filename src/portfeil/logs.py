@@ -64,5 +64,6 @@ def configure_logging(level: str = "INFO", json_output: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access",):
+    # Database drivers log statements with their parameters (personal data) at DEBUG: never let them.
+    for noisy in ("uvicorn.access", "aiosqlite", "asyncpg", "sqlalchemy.engine", "sqlalchemy.pool"):
         logging.getLogger(noisy).setLevel("WARNING")

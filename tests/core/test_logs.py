@@ -43,3 +43,15 @@ def test_exception_traceback_is_scrubbed() -> None:
     text = JsonFormatter().format(record)
     assert "8506258485" not in text
     assert "ValueError" in text
+
+
+def test_database_drivers_never_log_statements_even_at_debug() -> None:
+    from portfeil.logs import configure_logging
+
+    configure_logging("DEBUG")
+    try:
+        for name in ("aiosqlite", "asyncpg", "sqlalchemy.engine"):
+            assert not logging.getLogger(name).isEnabledFor(logging.DEBUG)
+            assert not logging.getLogger(name).isEnabledFor(logging.INFO)
+    finally:
+        configure_logging("WARNING")
