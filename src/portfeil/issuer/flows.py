@@ -22,13 +22,15 @@ import hmac
 import logging
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from portfeil.context import AppContext
 from portfeil.errors import PortfeilError
@@ -162,6 +164,7 @@ class PidIssuer:
         self._nonce_key = hmac.new(secret, b"portfeil issuer dpop nonce", hashlib.sha256).digest()
         self._keys: IssuerKeys | None = None
         self._last_purge = 0.0
+        self._pg = ctx.db.dialect == "postgresql"
         #: test seam: called inside the recording transaction, after the credentials were signed
         self.before_record: Callable[[], None] | None = None
 
@@ -231,10 +234,21 @@ class PidIssuer:
             await s.execute(delete(IssNonce).where(IssNonce.expires_at < now))
             await s.execute(delete(IssSeenJti).where(IssSeenJti.expires_at < now))
 
+    @asynccontextmanager
+    async def _ephemeral(self) -> AsyncIterator[AsyncSession]:
+        """A transaction for short-lived protocol state (nonces, replay entries). On PostgreSQL its commit does not
+        wait for the WAL flush (``synchronous_commit = off``): a crash can lose the last few hundred milliseconds
+        of nonces and ``jti`` entries, which at worst makes a wallet ask for a new nonce - while codes, tokens and
+        issued credentials keep fully durable commits."""
+        async with self.db.transaction() as s:
+            if self._pg:
+                await s.execute(text("SET LOCAL synchronous_commit = off"))
+            yield s
+
     async def _seen(self, scope: str, value: str, ttl: int = 600) -> bool:
         """Replay check: True when ``value`` was already used in ``scope`` (records it otherwise)."""
         try:
-            async with self.db.transaction() as s:
+            async with self._ephemeral() as s:
                 s.add(IssSeenJti(jti_hash=_h(scope + "\x00" + value),
                                  expires_at=self.clock.now() + timedelta(seconds=ttl)))
         except IntegrityError:
@@ -324,13 +338,13 @@ class PidIssuer:
     async def new_c_nonce(self) -> str:
         await self._purge()
         value = secrets.token_urlsafe(32)
-        async with self.db.transaction() as s:
+        async with self._ephemeral() as s:
             s.add(IssNonce(nonce_hash=_h(value),
                            expires_at=self.clock.now() + timedelta(seconds=self.settings.c_nonce_lifetime_seconds)))
         return value
 
     async def consume_c_nonce(self, value: str) -> bool:
-        async with self.db.transaction() as s:
+        async with self._ephemeral() as s:
             result = await s.execute(delete(IssNonce).where(IssNonce.nonce_hash == _h(value),
                                                             IssNonce.expires_at >= self.clock.now()))
         return getattr(result, "rowcount", 0) == 1
