@@ -85,3 +85,24 @@ async def test_ui_requires_session_cookie(env: Env) -> None:
     assert r.status_code == 303  # another browser (no cookie) is sent to the unlock page
     await other.aclose()
     await ui.aclose()
+
+
+async def test_ui_offer_from_qr_image(env: Env) -> None:
+    import io
+
+    import segno
+
+    ui = await _ui(env)
+    await ui.post("/wallet/unlock", data={"passphrase": PASS})
+    uri, tx = await env.offer(["pid_sd_jwt"], by_reference=True)
+    png = io.BytesIO()
+    segno.make(uri, error="m").save(png, kind="png", scale=6)
+    r = await ui.post("/wallet/offer", data={"link": ""}, files={"qr": ("offer.png", png.getvalue(), "image/png")})
+    assert r.status_code == 200, r.text
+    offer_id = re.search(r'name="offer_id" value="([^"]+)"', r.text)
+    assert offer_id
+    r = await ui.post("/wallet/offer/accept", data={"offer_id": offer_id.group(1), "tx_code": tx or ""})
+    assert 'id="received"' in r.text
+    r = await ui.post("/wallet/offer", data={"link": ""}, files={"qr": ("x.png", b"not an image", "image/png")})
+    assert r.status_code == 400
+    await ui.aclose()

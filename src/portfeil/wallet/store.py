@@ -142,10 +142,12 @@ class WalletStore:
             raise WalletError("wallet_header_invalid", "unknown wallet format")
         try:
             salt = base64.b64decode(header["salt"], validate=True)
-            wallet_id = str(header["wallet_id"])
-            check = str(header["check"])
-        except (KeyError, ValueError) as exc:
+            wallet_id = header["wallet_id"]
+            check = header["check"]
+        except (KeyError, ValueError, TypeError) as exc:
             raise WalletError("wallet_header_invalid", "malformed wallet header") from exc
+        if len(salt) < 16 or not isinstance(wallet_id, str) or not isinstance(check, str):
+            raise WalletError("wallet_header_invalid", "malformed wallet header")
         store = cls(root, wallet_id, _derive(passphrase, salt, KdfParams.from_dict(header.get("kdf"))))
         try:
             ok = store._open_blob("_check", check) == _CHECK
