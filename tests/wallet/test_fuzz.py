@@ -4,6 +4,7 @@ offer link or as a presentation request link."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from pathlib import Path
 
@@ -29,10 +30,8 @@ def test_damaged_header_raises_wallet_error(tmp_path_factory: object, key: str, 
     header = json.loads((root / "wallet.json").read_text())
     header[key] = value
     (root / "wallet.json").write_text(json.dumps(header))
-    try:
+    with contextlib.suppress(WalletError):
         WalletStore.open(root, PASS)
-    except WalletError:
-        pass
 
 
 @settings(max_examples=60, deadline=None)
@@ -42,10 +41,8 @@ def test_damaged_file_raises_wallet_error(tmp_path_factory: object, blob: bytes)
     store = WalletStore.create(root, PASS, kdf=FAST_KDF)
     store.write("x", b"data")
     (root / "files" / "x.enc").write_bytes(blob)
-    try:
+    with contextlib.suppress(WalletError):
         store.read("x")
-    except WalletError:
-        pass
 
 
 @settings(max_examples=80, deadline=None)
@@ -64,9 +61,7 @@ def test_any_link_raises_wallet_error(tmp_path_factory: object, link: str) -> No
 
     async def go() -> None:
         for fn in (preview_offer, load_request):
-            try:
+            with contextlib.suppress(WalletError):
                 await fn(wallet, link)  # type: ignore[operator]
-            except WalletError:
-                pass
 
     asyncio.run(go())
