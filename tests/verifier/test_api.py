@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from portfeil.outbox import OutboxWorker
 from portfeil.verifier.errors import VerifierError
@@ -19,7 +22,8 @@ async def test_api_create_with_template_and_dcql(env: Env) -> None:
     r = await env.client.post("/verifier/api/v1/transactions", json={"template": "age-over-18"}, headers=h)
     assert r.status_code == 201, r.text
     body = r.json()
-    assert body["link"].startswith("openid4vp://") and body["qr_svg"].startswith("<svg")
+    assert body["link"].startswith("openid4vp://")
+    assert body["qr_svg"].startswith("<svg")
     dcql = {"credentials": [{"id": "pid", "format": "dc+sd-jwt", "meta": {"vct_values": ["urn:eudi:pid:1"]},
                              "claims": [{"path": ["given_name"]}]}]}
     r = await env.client.post("/verifier/api/v1/transactions", json={"dcql": dcql, "client_id_prefix": "x509_hash"},
@@ -75,9 +79,11 @@ async def test_signed_webhook_delivered_and_verifiable(env: Env) -> None:
     header = verify_webhook_signature(body, sig, jwks, now=env.now)
     assert header["typ"] == "portfeil-webhook+jws"
     payload = json.loads(body)
-    assert payload["id"] == created.id and payload["status"] == "verified"
+    assert payload["id"] == created.id
+    assert payload["status"] == "verified"
     hooks = await env.verifier.webhooks(created.id)
-    assert hooks[0]["delivered"] and hooks[0]["attempts"] == 2
+    assert hooks[0]["delivered"]
+    assert hooks[0]["attempts"] == 2
 
 
 async def test_rejects_tampered_webhook_body(env: Env) -> None:
@@ -88,12 +94,11 @@ async def test_rejects_tampered_webhook_body(env: Env) -> None:
     jwks = env.verifier.webhook_jwks()
     verify_webhook_signature(b'{"status":"verified"}', sig, jwks, now=env.now)
     for body in (b'{"status":"failed"}', b""):
-        try:
+        with pytest.raises(VerifierError) as exc:
             verify_webhook_signature(body, sig, jwks, now=env.now)
-        except VerifierError as exc:
-            assert exc.code == "invalid_webhook_signature"
-        else:
-            raise AssertionError("tampered body accepted")
+        assert exc.value.code == "invalid_webhook_signature"
+    with pytest.raises(VerifierError):
+        verify_webhook_signature(b'{"status":"verified"}', sig, jwks, now=env.now + timedelta(minutes=10))
 
 
 async def test_templates_endpoint(env: Env) -> None:
