@@ -46,6 +46,12 @@ class Person(Base):
     #: ISO 3166-1 alpha-2 codes
     nationalities: Mapped[list[str]] = mapped_column(JSONType)
     date_of_death: Mapped[date | None] = mapped_column(Date)
+    #: legal capacity (Persons and Family Act, Art. 4-5): "full"; "limited" under limited judicial disability
+    #: (a trustee, попечител); "none" under full judicial disability (a guardian, настойник)
+    legal_capacity: Mapped[str] = mapped_column(String(7), default="full", server_default="full")
+    #: when the current restriction (or its last change) took effect, and the court decision that ordered it
+    legal_capacity_since: Mapped[date | None] = mapped_column(Date)
+    legal_capacity_decision: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -80,17 +86,20 @@ class Address(Base):
 
 
 class Relation(Base):
-    """A parent or guardian (``adult_id``) of a person (``person_id``), valid from ``start_date`` to ``end_date``."""
+    """A parent or guardian (``adult_id``) of a person (``person_id``), valid from ``start_date`` to ``end_date``
+    (both inclusive). A guardian or trustee of an adult under judicial disability carries the court decision."""
 
     __tablename__ = "pop_relations"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     person_id: Mapped[str] = mapped_column(ForeignKey("pop_persons.id", ondelete="CASCADE"), index=True)
     adult_id: Mapped[str] = mapped_column(ForeignKey("pop_persons.id", ondelete="CASCADE"), index=True)
-    #: "parent" or "guardian"
+    #: "parent" or "guardian" (of a minor); "guardian" (настойник) or "trustee" (попечител) of an adult
     kind: Mapped[str] = mapped_column(String(10))
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
+    #: the court decision placing an adult under judicial disability; None for the representatives of a minor
+    court_decision: Mapped[str | None] = mapped_column(String(100))
 
 
 class Document(Base):
@@ -118,7 +127,8 @@ class Change(Base):
 
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     person_id: Mapped[str] = mapped_column(ForeignKey("pop_persons.id", ondelete="CASCADE"), index=True)
-    #: "registered", "updated", "died", "document_added", "document_status", "relation_added"
+    #: "registered", "updated", "died", "document_added", "document_status", "relation_added",
+    #: "guardianship_placed", "guardianship_lifted"
     change: Mapped[str] = mapped_column(String(30))
     old_values: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     new_values: Mapped[dict[str, Any] | None] = mapped_column(JSONType)

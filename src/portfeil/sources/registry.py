@@ -4,7 +4,9 @@ Every change is written together with its history row and its outbox event in ON
 eID registry, the PID provider) see exactly the committed changes. Events carry the internal person id and the
 personal number, never names:
 
-- ``population.person_changed``       ``{person_id, personal_number, change, fields}``
+- ``population.person_changed``       ``{person_id, personal_number, change, fields}`` (``change`` is the history
+  row's kind: "registered", "updated", "document_added", "relation_added", "guardianship_placed",
+  "guardianship_lifted")
 - ``population.person_died``          ``{person_id, personal_number, date_of_death}``
 - ``population.document_invalidated`` ``{person_id, personal_number, document_number, status}``
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Select, func, or_, select
@@ -41,6 +43,11 @@ TOPIC_DOCUMENT_INVALIDATED = "population.document_invalidated"
 ADULT_AGE = 18
 DOC_TYPES = ("identity_card", "passport", "residence_permit")
 RELATION_KINDS = ("parent", "guardian")
+#: legal capacity (Persons and Family Act, Art. 4-5): "full", or restricted by a court (judicial disability)
+LEGAL_CAPACITIES = ("full", "limited", "none")
+#: who represents an adult under judicial disability: a guardian (настойник) for full disability, a trustee
+#: (попечител) for limited disability (Persons and Family Act, Art. 5; Family Code, Art. 153-173)
+ADULT_REPRESENTATIVE_KIND = {"none": "guardian", "limited": "trustee"}
 
 
 class PopulationError(PortfeilError):
@@ -141,10 +148,20 @@ class PersonRecord:
     current_address: AddressRecord | None
     date_of_death: date | None
     documents: tuple[DocumentRecord, ...] = ()
+    #: "full", "limited" (limited judicial disability, a trustee) or "none" (full judicial disability, a guardian)
+    legal_capacity: str = "full"
+    #: when the current status took effect (None: never restricted), and the court decision that ordered it
+    legal_capacity_since: date | None = None
+    legal_capacity_decision: str | None = None
 
     @property
     def alive(self) -> bool:
         return self.date_of_death is None
+
+    @property
+    def under_guardianship(self) -> bool:
+        """Placed by a court under full or limited judicial disability (Persons and Family Act, Art. 5)."""
+        return self.legal_capacity != "full"
 
     def age_on(self, on: date) -> int:
         return age_on(self.birth_date, on)
@@ -158,12 +175,14 @@ class PersonRecord:
 
 @dataclass(frozen=True)
 class Representative:
-    """A parent or guardian of a minor, with the adult's record."""
+    """A parent or guardian of a minor, or the guardian/trustee of an adult under judicial disability, with the
+    representative's record. ``court_decision`` is set for the latter only."""
 
     kind: str
     start_date: date
     end_date: date | None
     adult: PersonRecord
+    court_decision: str | None = None
 
 
 @dataclass(frozen=True)
@@ -286,6 +305,9 @@ def _person_record(p: Person, addresses: Sequence[Address], docs: Sequence[Docum
         permanent_address=permanent,
         current_address=by_kind.get("current", permanent),
         date_of_death=p.date_of_death,
+        legal_capacity=p.legal_capacity,
+        legal_capacity_since=p.legal_capacity_since,
+        legal_capacity_decision=p.legal_capacity_decision,
         documents=tuple(
             DocumentRecord(
                 d.number, d.doc_type, d.issue_date, d.expiry_date, effective_status(d.status, d.expiry_date, on),
@@ -384,22 +406,29 @@ async def count_persons(
         return int((await s.execute(stmt)).scalar_one())
 
 
-async def legal_representatives(db: Database, ref: str, *, clock: Clock) -> list[Representative]:
-    """The parents and guardians of a minor acting on the clock's date (none for an adult or the deceased).
+async def legal_representatives(
+    db: Database, ref: str, *, clock: Clock, on: date | None = None
+) -> list[Representative]:
+    """Who represents a person on ``on`` (default: the clock's date): the parents and guardians of a minor, or the
+    guardian/trustee of an adult under judicial disability (Persons and Family Act, Art. 3-5). None for an adult of
+    full capacity or the deceased.
 
-    A representative must be alive and the relation current (start <= today <= end).
+    A representative must be alive and the relation current (start <= on <= end). For an adult only relations
+    carrying a court decision count, so a minor's guardian does not outlast majority.
     """
-    on = today(clock)
+    on = on or today(clock)
     async with db.session() as s:
         child = await _load(s, ref)
-        if child.date_of_death is not None or age_on(child.birth_date, on) >= ADULT_AGE:
+        if child.date_of_death is not None:
             return []
+        minor = age_on(child.birth_date, on) < ADULT_AGE
         rows = (
             await s.execute(
                 select(Relation, Person)
                 .join(Person, Person.id == Relation.adult_id)
                 .where(
                     Relation.person_id == child.id,
+                    Relation.court_decision.is_(None) if minor else Relation.court_decision.is_not(None),
                     Relation.start_date <= on,
                     or_(Relation.end_date.is_(None), Relation.end_date >= on),
                     Person.date_of_death.is_(None),
@@ -409,7 +438,8 @@ async def legal_representatives(db: Database, ref: str, *, clock: Clock) -> list
         ).all()
         adults = await _records(s, [p for _, p in rows], on)
         return [
-            Representative(r.kind, r.start_date, r.end_date, adult) for (r, _), adult in zip(rows, adults, strict=True)
+            Representative(r.kind, r.start_date, r.end_date, adult, r.court_decision)
+            for (r, _), adult in zip(rows, adults, strict=True)
         ]
 
 
@@ -829,5 +859,147 @@ def person_summary(p: PersonRecord, on: date) -> dict[str, Any]:
         "current_address": _address_values(p.current_address),
         "alive": p.alive,
         "date_of_death": p.date_of_death.isoformat() if p.date_of_death else None,
+        "legal_capacity": p.legal_capacity,
         "documents": [_json_safe(asdict(d)) for d in p.documents],
     }
+
+
+# --- judicial disability (guardianship of adults) ----------------------------------------------------------------
+
+
+def _court_decision(value: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > 100:
+        raise PopulationError("missing_court_decision", "the court decision reference (1-100 characters) is required")
+    return value.strip()
+
+
+def _capacity_values(p: Person) -> dict[str, Any]:
+    return {"legal_capacity": p.legal_capacity,
+            "since": p.legal_capacity_since.isoformat() if p.legal_capacity_since else None,
+            "court_decision": p.legal_capacity_decision}
+
+
+async def _end_adult_representation(s: AsyncSession, person_id: str, last_day: date) -> list[str]:
+    """End the guardian/trustee relations of an adult still current after ``last_day``; their adults' ids."""
+    rows = (
+        await s.execute(
+            select(Relation).where(
+                Relation.person_id == person_id,
+                Relation.court_decision.is_not(None),
+                or_(Relation.end_date.is_(None), Relation.end_date > last_day),
+            )
+        )
+    ).scalars().all()
+    for rel in rows:
+        rel.end_date = max(last_day, rel.start_date)
+    return [rel.adult_id for rel in rows]
+
+
+async def place_under_guardianship(
+    db: Database,
+    ref: str,
+    representative_ref: str,
+    *,
+    capacity: Literal["limited", "none"],
+    since: date,
+    court_decision: str,
+    clock: Clock,
+    actor: str = "system",
+    legal_ground: str | None = "Persons and Family Act, Art. 5 (judicial disability)",
+) -> PersonRecord:
+    """Record a court decision placing an adult under judicial disability (Persons and Family Act, Art. 5):
+    ``capacity`` "none" (full disability, a guardian / настойник) or "limited" (a trustee / попечител), effective
+    ``since``, with the representative appointed. A later decision for a person already restricted (a change of
+    degree or of representative) ends the current representative the day before.
+
+    The representative must be alive, of age and of full capacity. Writes a history row and emits
+    ``population.person_changed`` (change "guardianship_placed", fields ``legal_capacity`` and ``relations``).
+    """
+    if capacity not in ("limited", "none"):
+        raise PopulationError("invalid_legal_capacity", "judicial disability is 'limited' or 'none'")
+    decision = _court_decision(court_decision)
+    now = clock.now()
+    if since > now.date():
+        raise PopulationError("guardianship_in_future", "the decision takes effect in the future")
+    async with db.transaction() as s:
+        person = await _load(s, ref, for_update=True)
+        rep = await _load(s, representative_ref)
+        if person.id == rep.id:
+            raise PopulationError("self_relation", "a person cannot be their own guardian")
+        if person.date_of_death is not None or rep.date_of_death is not None:
+            raise Conflict("person_deceased", "the person is recorded as deceased")
+        if age_on(person.birth_date, since) < ADULT_AGE:
+            raise PopulationError("ward_not_adult", "a minor is represented by parents or a guardian, not a court "
+                                  "decision on an adult")
+        if age_on(rep.birth_date, since) < ADULT_AGE:
+            raise PopulationError("guardian_not_adult", "a guardian must be of age")
+        if rep.legal_capacity != "full":
+            raise PopulationError("guardian_lacks_capacity", "a guardian or trustee must have full legal capacity")
+        if person.legal_capacity_since is not None and since <= person.legal_capacity_since:
+            raise PopulationError("invalid_guardianship_dates", "the decision must take effect after the last one")
+        old = _capacity_values(person)
+        await _end_adult_representation(s, person.id, since - timedelta(days=1))
+        kind = ADULT_REPRESENTATIVE_KIND[capacity]
+        s.add(Relation(id=new_id(), person_id=person.id, adult_id=rep.id, kind=kind, start_date=since,
+                       end_date=None, court_decision=decision))
+        person.legal_capacity = capacity
+        person.legal_capacity_since = since
+        person.legal_capacity_decision = decision
+        person.updated_at = now
+        _log(s, person.id, "guardianship_placed", old, {**_capacity_values(person), "kind": kind, "adult_id": rep.id},
+             at=now, legal_ground=legal_ground, actor=actor)
+        await emit(
+            s,
+            TOPIC_PERSON_CHANGED,
+            {"person_id": person.id, "personal_number": person.personal_number, "change": "guardianship_placed",
+             "fields": ["legal_capacity", "relations"]},
+            clock=clock,
+        )
+        person_id = person.id
+    log.info("guardianship placed", extra={"event": "guardianship_placed", "person_id": person_id})
+    return await get_person(db, person_id, clock=clock)
+
+
+async def lift_guardianship(
+    db: Database,
+    ref: str,
+    *,
+    on: date,
+    court_decision: str,
+    clock: Clock,
+    actor: str = "system",
+    legal_ground: str | None = "Persons and Family Act, Art. 5 (judicial disability lifted)",
+) -> PersonRecord:
+    """Record a court decision lifting a judicial disability from ``on``: the person has full capacity again and
+    the guardian/trustee relation ends the day before. Writes a history row and emits ``population.person_changed``
+    (change "guardianship_lifted", fields ``legal_capacity`` and ``relations``)."""
+    decision = _court_decision(court_decision)
+    now = clock.now()
+    if on > now.date():
+        raise PopulationError("guardianship_in_future", "the decision takes effect in the future")
+    async with db.transaction() as s:
+        person = await _load(s, ref, for_update=True)
+        if person.date_of_death is not None:
+            raise Conflict("person_deceased", "the person is recorded as deceased")
+        if person.legal_capacity == "full":
+            raise Conflict("not_under_guardianship", "the person is not under judicial disability")
+        if person.legal_capacity_since is not None and on <= person.legal_capacity_since:
+            raise PopulationError("invalid_guardianship_dates", "the decision must take effect after the last one")
+        old = _capacity_values(person)
+        ended = await _end_adult_representation(s, person.id, on - timedelta(days=1))
+        person.legal_capacity = "full"
+        person.legal_capacity_since = on
+        person.legal_capacity_decision = decision
+        person.updated_at = now
+        _log(s, person.id, "guardianship_lifted", old, {**_capacity_values(person), "ended_adult_ids": ended},
+             at=now, legal_ground=legal_ground, actor=actor)
+        await emit(
+            s,
+            TOPIC_PERSON_CHANGED,
+            {"person_id": person.id, "personal_number": person.personal_number, "change": "guardianship_lifted",
+             "fields": ["legal_capacity", "relations"]},
+            clock=clock,
+        )
+        person_id = person.id
+    log.info("guardianship lifted", extra={"event": "guardianship_lifted", "person_id": person_id})
+    return await get_person(db, person_id, clock=clock)
