@@ -108,3 +108,49 @@ async def test_wallet_presents_sd_jwt_to_node_verifier(env: Env, prefix: str, mo
     assert result["claims"]["family_name"]
     assert "personal_administrative_number" not in result["claims"]  # minimal disclosure
     assert result["encrypted"] == (mode == "direct_post.jwt")
+
+
+@pytest.mark.parametrize(("prefix", "mode"), [("x509_san_dns", "direct_post.jwt"), ("x509_hash", "direct_post")])
+async def test_wallet_presents_mdoc_to_node_verifier(env: Env, prefix: str, mode: str) -> None:  # noqa: F811
+    node = _node()
+    env.ctx.clock.set(datetime.now(UTC))  # type: ignore[attr-defined]
+    uri, tx = await env.offer(["pid_mdoc"])
+    await accept_offer(env.wallet, uri, tx_code=tx)
+    jwk, x5c, root_pem = _verifier_pki()
+    env.wallet.anchors.add("rp-access", root_pem)
+    iaca = [base64.b64encode(c.public_bytes(Encoding.DER)).decode() for c in env.wallet.anchors.certificates("iaca")]
+    result = await _present(env, node, {"port": _port(), "prefix": prefix, "responseMode": mode,
+                                        "format": "mso_mdoc", "leafPrivateJwk": jwk, "x5c": x5c, "method": "get",
+                                        "statusLists": {}, "iacaRoots": iaca})
+    assert result["ok"], result
+    ns = result["claims"]["eu.europa.ec.eudi.pid.1"]
+    assert set(ns) == {"family_name", "given_name"}  # minimal disclosure
+
+
+async def _present(env: Env, node: str, spec: dict[str, Any]) -> dict[str, Any]:  # noqa: F811
+    proc = await asyncio.create_subprocess_exec(
+        node, str(NODE_DIR / "wallet_verifier.mjs"), cwd=NODE_DIR, stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    proc.stdin.write(json.dumps(spec).encode())
+    proc.stdin.close()
+    first = await asyncio.wait_for(proc.stdout.readline(), 30)
+    if not first:
+        err = await proc.stderr.read() if proc.stderr else b""
+        pytest.fail(f"node verifier did not start: {err.decode()[-2000:]}")
+    env.wallet._http = httpx.AsyncClient()
+    try:
+        pending = await load_request(env.wallet, json.loads(first)["link"])
+        assert pending.request.client_id_prefix == spec["prefix"]
+        try:
+            await respond(env.wallet, pending, allow_beyond_registration=True)
+        except WalletError as exc:
+            peer = await asyncio.wait_for(proc.stdout.readline(), 30)
+            pytest.fail(f"{exc.code}: node verifier said {peer.decode()}")
+    finally:
+        await env.wallet._http.aclose()
+    last = await asyncio.wait_for(proc.stdout.readline(), 30)
+    await proc.wait()
+    out: dict[str, Any] = json.loads(last)
+    return out

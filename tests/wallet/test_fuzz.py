@@ -62,6 +62,6 @@ def test_any_link_raises_wallet_error(tmp_path_factory: object, link: str) -> No
     async def go() -> None:
         for fn in (preview_offer, load_request):
             with contextlib.suppress(WalletError):
-                await fn(wallet, link)  # type: ignore[operator]
+                await fn(wallet, link)
 
     asyncio.run(go())

@@ -14,6 +14,11 @@ import { Openid4vpVerifier, parseOpenid4vpAuthorizationResponse, calculateX509Ha
 import { setGlobalConfig } from '@openid4vc/utils'
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc'
 import { digest } from '@sd-jwt/crypto-nodejs'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import path from 'node:path'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
 
 setGlobalConfig({ allowInsecureUrls: true })
 const input = JSON.parse(await new Promise((ok) => {
@@ -116,7 +121,16 @@ const done = new Promise((resolve) => {
           if (v.kb?.payload?.aud !== clientId) throw new Error('KB-JWT aud mismatch')
           result.claims = v.payload
         } else {
-          result.claims = { mdoc_bytes: Buffer.from(vp, 'base64url').length }
+          // @owf/mdoc 0.6.0 (through mdoc_peer.mjs): issuerAuth chain to the IACA, digests, device signature
+          // over the OpenID4VP SessionTranscript (with the JWK thumbprint when the response was encrypted)
+          const thumb = input.responseMode === 'direct_post.jwt' ? await jose.calculateJwkThumbprint(encPub) : undefined
+          const run = spawnSync(process.execPath, [path.join(here, 'mdoc_peer.mjs'), 'verify'], {
+            input: JSON.stringify({ deviceResponse: vp, trusted: input.iacaRoots, clientId, nonce,
+              jwkThumbprint: thumb, responseUri: payload.response_uri, now: new Date().toISOString() }),
+          })
+          const peer = JSON.parse(run.stdout.toString())
+          if (!peer.ok) throw new Error('mdoc: ' + peer.error)
+          result.claims = peer.claims
         }
         res.writeHead(200, { 'content-type': 'application/json' })
         res.end('{}')
