@@ -86,7 +86,9 @@ def create_app(ctx: AppContext, *, service: str | None = None, run_worker: bool 
 
     @app.exception_handler(PortfeilError)
     async def portfeil_error(_request: Request, exc: PortfeilError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.status)
+        # Some errors carry response headers the protocol asks for (DPoP-Nonce, WWW-Authenticate).
+        headers = getattr(exc, "headers", None)
+        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

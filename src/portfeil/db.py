@@ -88,7 +88,9 @@ def make_engine(url: str, *, pg_schema: str | None = None, **kwargs: Any) -> Asy
         kwargs.setdefault("connect_args", {}).setdefault("server_settings", {})["search_path"] = pg_schema
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pool_pre_ping: it costs a round trip per checkout; asyncpg errors on dead connections surface anyway
+    # and the pool discards them (pool_recycle bounds their age).
+    kwargs.setdefault("pool_recycle", 1800)
     return create_async_engine(url, **kwargs)
 
 

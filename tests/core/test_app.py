@@ -80,3 +80,23 @@ def test_unknown_service_is_refused() -> None:
     with pytest.raises(PortfeilError) as err:
         load_services("nope")
     assert err.value.code == "unknown_service"
+
+
+async def test_error_headers_reach_the_response(ctx: AppContext) -> None:
+    from fastapi import APIRouter
+
+    from portfeil.protocols import ProtocolError
+
+    app = create_app(ctx)
+    router = APIRouter()
+
+    @router.get("/_t/dpop")
+    async def needs_nonce() -> None:
+        raise ProtocolError("use_dpop_nonce", "nonce needed", status=400, headers={"DPoP-Nonce": "n-1"})
+
+    app.include_router(router)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        r = await c.get("/_t/dpop")
+    assert r.status_code == 400
+    assert r.headers["DPoP-Nonce"] == "n-1"
+    assert r.json()["error"] == "use_dpop_nonce"
