@@ -24,7 +24,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -147,6 +147,10 @@ class _Token:
     held: bool = False
 
 
+#: Status List Token ``ttl`` (seconds) in a data directory prepared by ``portfeil demo`` (issuer/demo-mode)
+DEMO_STATUS_LIST_TTL = 5
+
+
 class PidIssuer:
     """The PID provider of one application context (``await PidIssuer.of(ctx)``)."""
 
@@ -156,6 +160,9 @@ class PidIssuer:
         self.db = ctx.db
         self.clock = ctx.clock
         self.settings = settings or default_settings()
+        if settings is None and (ctx.settings.data_dir / "issuer" / "demo-mode").exists():
+            # ``portfeil demo``: a revocation shows at the verifiers within seconds, not after the usual ttl
+            self.settings = replace(self.settings, status_list_ttl_seconds=DEMO_STATUS_LIST_TTL)
         self.eid: EidAuthenticator = eid or RegistryEidAuthenticator(ctx)
         self.issuer_id = ctx.url("/issuer")
         self.status = StatusLists(ctx.db, size=self.settings.status_list_size,
