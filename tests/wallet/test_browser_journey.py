@@ -18,6 +18,14 @@ pytestmark = pytest.mark.browser
 IVAN = "8506258485"
 
 
+async def _expect(page: Any, selector: str) -> None:
+    """Wait for ``selector``; on timeout fail with the page's text (an error page says why)."""
+    try:
+        await page.wait_for_selector(selector, timeout=60000)
+    except Exception:  # noqa: BLE001 - Playwright's TimeoutError
+        pytest.fail(await page.inner_text("main"))
+
+
 async def _scan(page: Any) -> None:
     assert await axe_violations(page) == []
 
@@ -35,6 +43,7 @@ async def test_wallet_journey_in_browser(live_server: LiveServer, browser_page: 
     await page.fill("#passphrase", "a long passphrase 1")
     await page.fill("#passphrase2", "a long passphrase 1")
     await page.click("form[action='/wallet/create'] button")
+    await page.wait_for_url("**/wallet/", timeout=60000)
     await page.wait_for_selector("main h1")
     await _scan(page)
     # the PID provider makes an offer for Ivan (as at an eID desk)
@@ -44,12 +53,11 @@ async def test_wallet_journey_in_browser(live_server: LiveServer, browser_page: 
     await _scan(page)
     await page.fill("#link", offer.uri)
     await page.click("form[action='/wallet/offer'] button")
-    if not await page.locator("#tx_code").count():
-        pytest.fail(await page.inner_text("main"))
+    await _expect(page, "#tx_code")
     await _scan(page)
     await page.fill("#tx_code", offer.tx_code or "")
     await page.click("form[action='/wallet/offer/accept'] button")
-    await page.wait_for_selector("#received", timeout=30000)
+    await _expect(page, "#received")
     await page.goto(f"{base}/wallet/")
     assert await page.locator(".card").count() == 2
     await _scan(page)
@@ -62,11 +70,10 @@ async def test_wallet_journey_in_browser(live_server: LiveServer, browser_page: 
     await page.goto(f"{base}/wallet/present")
     await page.fill("#link", link)
     await page.click("form[action='/wallet/present'] button")
-    await page.wait_for_selector("#within")
+    await _expect(page, "#within")
     await _scan(page)
     await page.click("#send")
-    if not await page.locator("#sent").count():
-        pytest.fail(await page.inner_text("main"))
+    await _expect(page, "#sent")
     await _scan(page)
     await page.click("#continue")
     await page.wait_for_selector("#greeting", timeout=15000)
