@@ -38,6 +38,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "w.offer.from": {"bg": "Предложение от", "en": "Offer from"},
     "w.offer.tx_code": {"bg": "Код за потвърждение", "en": "Transaction code"},
     "w.offer.accept": {"bg": "Приемане", "en": "Accept"},
+    "w.offer.get_pid": {"bg": "Поискайте лични данни (PID) от доставчика с вашата електронна идентичност",
+                        "en": "Request your PID from the PID provider with your eID"},
     "w.offer.done": {"bg": "Получено: {n} удостоверения.", "en": "Received: {n} credentials."},
     "w.offer.qr_unavailable": {"bg": "Разчитането на QR изображения не е налично.",
                                "en": "Reading QR images is not available."},

@@ -10,6 +10,7 @@ when set (tests inject an ASGI transport).
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import os
 import secrets
@@ -28,6 +29,7 @@ from portfeil.web.pages import render
 from portfeil.web.service import Service
 
 COOKIE = "pfw_session"
+AUTHORIZATION_TIMEOUT = 900.0  # seconds the browser may spend at the issuer's authorization pages
 
 
 @dataclass
@@ -37,6 +39,8 @@ class UiState:
     session: str | None = None
     pending: dict[str, Any] = field(default_factory=dict)
     offers: dict[str, str] = field(default_factory=dict)
+    #: the authorization code flow waiting for the browser to come back to /wallet/callback: (future, task)
+    authorizing: Any = None
 
 
 def wallet_root(ctx: AppContext) -> Path:
@@ -277,9 +281,66 @@ def build_pages() -> APIRouter:
         if link is None:
             return _redirect("/wallet/offer")
         try:
+            if (await preview_offer(st.wallet, link)).offer.pre_authorized_code is None:
+                return await _authorize(st, ctx, link)
             out = await accept_offer(st.wallet, link, tx_code=tx_code.strip() or None)
         except PortfeilError as exc:
             return error_page(request, st, exc)
+        return page(request, "wallet/offer_done.html", st, n=len(out["credentials"]))
+
+    async def _authorize(st: UiState, ctx: AppContext, link: str) -> Response:
+        """The authorization code flow (OpenID4VCI §5): run it in a task whose browser step sends this browser to
+        the issuer's authorization page and waits for it to come back to ``/wallet/callback``."""
+        loop = asyncio.get_running_loop()
+        auth_url: asyncio.Future[str] = loop.create_future()
+        back: asyncio.Future[str] = loop.create_future()
+
+        async def step(url: str) -> str:
+            auth_url.set_result(url)
+            return await asyncio.wait_for(back, AUTHORIZATION_TIMEOUT)
+
+        task = asyncio.create_task(accept_offer(st.wallet, link, authorize=step,
+                                                redirect_uri=ctx.url("/wallet/callback")))
+        first: set[asyncio.Future[Any]] = {auth_url, task}
+        await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
+        if not auth_url.done():  # failed before the browser step (e.g. the PAR was refused)
+            out = await task
+            return _redirect(f"/wallet/?notice=received&n={len(out['credentials'])}")
+        if st.authorizing is not None:
+            st.authorizing[1].cancel()
+        st.authorizing = (back, task)
+        return _redirect(auth_url.result())
+
+    @r.post("/offer/pid")
+    async def offer_pid(request: Request, ctx: Ctx) -> Response:
+        """Wallet-initiated issuance: ask this server's PID provider for a PID (authorization code flow)."""
+        from portfeil.protocols import oid4vci
+
+        st = _state(ctx)
+        if (g := guard(request, st)) is not None:
+            return g
+        offer = oid4vci.build_credential_offer(ctx.url("/issuer"), ["pid_sd_jwt", "pid_mdoc"],
+                                               authorization_code=True)
+        return await _preview(request, ctx, oid4vci.credential_offer_uri(offer))
+
+    @r.get("/callback")
+    async def callback(request: Request, ctx: Ctx) -> Response:
+        """The issuer's redirect back with ``code`` and ``state`` (checked by the flow, RFC 6749 §10.12)."""
+        st = _state(ctx)
+        if (g := guard(request, st)) is not None:
+            return g
+        pending, st.authorizing = st.authorizing, None
+        if pending is None:
+            return _redirect("/wallet/offer")
+        back, task = pending
+        if not back.done():
+            back.set_result(str(request.url))
+        try:
+            out = await task
+        except PortfeilError as exc:
+            return error_page(request, st, exc)
+        except (asyncio.CancelledError, TimeoutError):
+            return _redirect("/wallet/offer")
         return page(request, "wallet/offer_done.html", st, n=len(out["credentials"]))
 
     @r.get("/present")
