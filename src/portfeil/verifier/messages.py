@@ -41,6 +41,12 @@ register({
     "ver.wait.expires": {"bg": "Заявката изтича в {time} UTC.", "en": "The request expires at {time} UTC."},
     "ver.done.failed": {"bg": "Проверката не бе успешна.", "en": "The check did not succeed."},
     "ver.done.reasons": {"bg": "Причини (кодове)", "en": "Reasons (codes)"},
+    "ver.fail.credential_revoked": {"bg": "Личните данни (PID) в портфейла са отнети от издателя им и вече не са "
+                                          "валидни.",
+                                    "en": "The PID in the wallet has been revoked by its issuer and is no longer "
+                                          "valid."},
+    "ver.fail.credential_suspended": {"bg": "Личните данни (PID) в портфейла са временно спрени от издателя им.",
+                                      "en": "The PID in the wallet has been suspended by its issuer."},
     "ver.done.pending": {"bg": "Все още няма отговор.", "en": "There is no answer yet."},
     "ver.done.expired": {"bg": "Заявката изтече. Опитайте отново.", "en": "The request expired. Please try again."},
     "ver.done.again": {"bg": "Започни отначало", "en": "Start again"},
