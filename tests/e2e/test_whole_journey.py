@@ -158,4 +158,5 @@ async def _journey(ctx: AppContext, client: httpx.AsyncClient, tmp_path: Path) -
     codes = {f["code"] for c in res["result"]["credentials"] for f in c.get("failures", [])}
     assert codes == {"credential_revoked"}, res
     assert "credential_revoked" in page
+    assert "отнети от издателя" in page  # the reason in words, not only the code
     assert "Елена" not in page
