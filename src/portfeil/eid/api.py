@@ -93,7 +93,8 @@ class IssueIn(BaseModel):
     document_number: str = Field(min_length=1, max_length=20, description="Identity document shown")
     centre_id: str | None = Field(default=None, description="eID centre where the applicant appeared")
     co_signer_personal_number: str | None = Field(default=None, pattern=r"^[0-9]{10}$",
-                                                  description="Parent or guardian co-signing for a minor")
+                                                  description="Parent or guardian co-signing for a minor, or "
+                                                              "guardian/trustee of an adult under guardianship")
     co_signer_appeared: bool = Field(default=False, description="The parent or guardian appeared in person")
 
 

@@ -60,7 +60,9 @@ def issue(
     officer: str = typer.Option(..., "--officer", help="Officer who saw the applicant in person."),
     document: str = typer.Option(..., "--document", help="Number of the identity document shown."),
     centre: str = typer.Option(None, "--centre", help="Id of the eID centre where the applicant appeared."),
-    co_signer: str = typer.Option(None, "--co-signer", help="ЕГН of the parent/guardian co-signing (minors)."),
+    co_signer: str = typer.Option(
+        None, "--co-signer", help="ЕГН of the parent/guardian co-signing (minors, adults under guardianship)."
+    ),
     out: Path = typer.Option(None, "--out", help="Write the certificate and CA chain (PEM) here."),
     as_json: bool = JsonOption,
 ) -> None:

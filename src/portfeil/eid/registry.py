@@ -190,7 +190,8 @@ class IssueRequest:
     document_number: str
     centre_id: str | None = None
     appeared_at: datetime | None = None
-    #: a parent or guardian co-signing for a minor (14-17), who appeared too
+    #: a parent or guardian co-signing for a minor (14-17), or the guardian/trustee of an adult under judicial
+    #: disability, who appeared too
     co_signer_personal_number: str | None = None
     co_signer_appeared: bool = False
 
@@ -307,7 +308,9 @@ class EidRegistry:
         the administrator (and the centre, if given) is registered and active; the person is in the population
         register, alive, at least 14 on the clock's date (Art. 16 as understood); the person appeared in person
         before the officer (Art. 20); the identity document shown is the person's and valid today; a minor (14-17)
-        is joined by a parent or guardian from the register who co-signs and appeared; the CSR's signature
+        or an adult under judicial disability (full or limited, Persons and Family Act Art. 5) is joined by a parent
+        or guardian/trustee who represents them in the population register today, co-signs and appeared; the CSR's
+        signature
         verifies (proof of possession, the registry never sees the private key).
         """
         now = self.clock.now()
@@ -340,13 +343,15 @@ class EidRegistry:
         if not doc.valid:
             raise EidError("document_not_valid", f"the identity document is {doc.status}", status=doc.status)
         co_signer: dict[str, Any] | None = None
-        if age < ADULT_AGE:
+        if age < ADULT_AGE or person.under_guardianship:
             if not req.co_signer_personal_number:
-                raise EidError("co_signer_required", "a minor's application is co-signed by a parent or guardian")
-            reps = await population.legal_representatives(self.db, person.id, clock=self.clock)
+                raise EidError("co_signer_required", "the application of a minor or of a person under guardianship "
+                               "is co-signed by a parent or guardian")
+            reps = await population.legal_representatives(self.db, person.id, clock=self.clock, on=today)
             rep = next((r for r in reps if r.adult.personal_number == req.co_signer_personal_number), None)
             if rep is None:
-                raise EidError("co_signer_not_representative", "the co-signer is not the minor's parent or guardian")
+                raise EidError("co_signer_not_representative",
+                               "the co-signer is not the applicant's parent, guardian or trustee")
             if not req.co_signer_appeared:
                 raise EidError("co_signer_appearance_required", "the parent or guardian must appear in person")
             co_signer = {"person_id": rep.adult.id, "kind": rep.kind, "officer": req.officer.strip(),
@@ -515,6 +520,8 @@ class EidRegistry:
         person = await population.get_person(self.db, await self.person_of(old.electronic_id), clock=self.clock)
         if not person.alive:
             raise EidError("person_deceased", "the person is recorded as deceased")
+        if person.under_guardianship:
+            raise EidError("co_signer_required", "a person under guardianship renews in person, with the guardian")
         async with self.db.session() as s:
             prev = await s.get(Certificate, old.serial)
             assert prev is not None
