@@ -73,3 +73,13 @@ async def test_ui_callback_without_pending_flow(env: Env) -> None:
     r = await ui.get("/wallet/callback?code=abc&state=forged")
     assert r.status_code == 303
     assert r.headers["location"] == "/wallet/offer"
+
+
+async def test_ui_lock_abandons_authorization(env: Env) -> None:
+    ui = await _unlocked(env)
+    await _to_issuer(ui)
+    assert (await ui.post("/wallet/lock")).status_code == 303
+    assert (await ui.post("/wallet/unlock", data={"passphrase": PASS})).status_code == 303
+    r = await ui.get("/wallet/callback?code=abc&state=whatever")
+    assert r.status_code == 303
+    assert r.headers["location"] == "/wallet/offer"

@@ -205,6 +205,9 @@ def build_pages() -> APIRouter:
         st.wallet, st.session = None, None
         st.pending.clear()
         st.offers.clear()
+        if st.authorizing is not None:  # an authorization code flow left at the issuer's pages
+            st.authorizing[1].cancel()
+            st.authorizing = None
         resp = _redirect("/wallet/")
         resp.delete_cookie(COOKIE, path="/wallet")
         return resp
