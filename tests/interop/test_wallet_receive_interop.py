@@ -73,6 +73,7 @@ class NodeIssuer:
     proc: asyncio.subprocess.Process
     port: int
     offer: str
+    offer_by_reference: str
     tx_code: str
     pid_root_pem: bytes
     iaca_pem: bytes
@@ -118,8 +119,8 @@ async def node_issuer() -> AsyncIterator[NodeIssuer]:
         ready = json.loads(first)
         assert ready["port"] == port
         assert ready["offer"].startswith("openid-credential-offer://")
-        yield NodeIssuer(proc, port, ready["offer"], tx_code, cert_to_pem(pid_root.certificate),
-                         cert_to_pem(iaca.certificate))
+        yield NodeIssuer(proc, port, ready["offer"], ready["offerByReference"], tx_code,
+                         cert_to_pem(pid_root.certificate), cert_to_pem(iaca.certificate))
     finally:
         if proc.returncode is None:
             proc.terminate()
@@ -137,14 +138,20 @@ def _trust(wallet: Wallet, peer: NodeIssuer) -> None:
     wallet.anchors.add(Role.IACA.value, peer.iaca_pem)
 
 
-async def test_wallet_receives_both_formats_from_node_issuer(wallet: Wallet, node_issuer: NodeIssuer) -> None:
+@pytest.mark.parametrize("by_reference", [False, True], ids=["offer_by_value", "offer_by_reference"])
+async def test_wallet_receives_both_formats_from_node_issuer(wallet: Wallet, node_issuer: NodeIssuer,
+                                                             by_reference: bool) -> None:
     _trust(wallet, node_issuer)
-    out = await accept_offer(wallet, node_issuer.offer, tx_code=node_issuer.tx_code, batch=2)
+    offer = node_issuer.offer_by_reference if by_reference else node_issuer.offer
+    assert ("credential_offer_uri=" in offer) == by_reference
+    out = await accept_offer(wallet, offer, tx_code=node_issuer.tx_code, batch=2)
 
-    # what the node issuer saw: a DPoP-bound token, then per configuration one request with two proofs that the
-    # library verified (fresh c_nonce each, DPoP nonce honoured)
-    events = [await node_issuer.event() for _ in range(3)]
-    assert [e.get("event") for e in events] == ["token", "credential", "credential"], events
+    # what the node issuer saw: a DPoP nonce challenge at the token endpoint (RFC 9449 §8) answered by a retry, a
+    # DPoP-bound token, then per configuration one request with two proofs that the library verified (a fresh
+    # c_nonce each; the DPoP nonce from the token response reused at the credential endpoint, so no second challenge)
+    events = [await node_issuer.event() for _ in range(4)]
+    assert [e.get("event") for e in events] == ["dpop_nonce_challenge", "token", "credential", "credential"], events
+    events = events[1:]
     assert events[0]["token_type"] == "DPoP"
     assert {e["configuration_id"] for e in events[1:]} == {"pid_sd_jwt", "pid_mdoc"}
     assert all(e["proofs"] == 2 and e["scheme"] == "DPoP" for e in events[1:])
@@ -200,6 +207,7 @@ async def test_rejects_wrong_tx_code(wallet: Wallet, node_issuer: NodeIssuer) ->
         await accept_offer(wallet, node_issuer.offer, tx_code=wrong)
     assert exc.value.code == "issuance_failed"
     assert wallet.credentials() == []
+    assert (await node_issuer.event())["event"] == "dpop_nonce_challenge"
     event = await node_issuer.event()
     assert (event["event"], event["path"], event["error"]) == ("error", "/token", "invalid_grant")
 
@@ -223,5 +231,5 @@ async def test_rejects_credentials_from_untrusted_issuer(wallet: Wallet, node_is
     assert exc.value.code == "invalid_credential"
     assert wallet.credentials() == []
     assert wallet.log.entries() == []
-    events = [await node_issuer.event() for _ in range(3 if untrusted == "mdoc" else 2)]
+    events = [await node_issuer.event() for _ in range(4 if untrusted == "mdoc" else 3)]
     assert events[-1]["event"] == "credential"  # the peer did issue; the refusal is the wallet's own check

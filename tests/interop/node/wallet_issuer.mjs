@@ -8,8 +8,8 @@
 // The issuer is http://localhost:PORT (listening on 127.0.0.1); the SD-JWT VC leaf must carry it as a SAN URI.
 // Pre-authorized code flow with a tx_code; DPoP is required at the token and credential endpoints, with a server
 // DPoP nonce (RFC 9449 §8) that the wallet must pick up from a use_dpop_nonce error; a fresh c_nonce per call of
-// the nonce endpoint, each usable once. stdout: one JSON line {port, offer} when ready, then one JSON line per
-// event ({event: "token"|"credential"|"error", ...}).
+// the nonce endpoint, each usable once. stdout: one JSON line {port, offer, offerByReference} when ready, then one
+// JSON line per event ({event: "dpop_nonce_challenge"|"token"|"credential"|"error", ...}).
 import crypto from 'node:crypto';
 import http from 'node:http';
 import * as jose from 'jose';
@@ -91,12 +91,15 @@ const issuerMetadata = { originalDraftVersion: Openid4vciVersion.V1, credentialI
   knownCredentialConfigurations: issuer.getKnownCredentialConfigurationsSupported(credentialIssuer) };
 
 // --- state
-const { credentialOffer, credentialOfferObject } = await issuer.createCredentialOffer({
+const preAuthorizedCode = crypto.randomBytes(32).toString('base64url');
+const offerOptions = {
   issuerMetadata, credentialConfigurationIds: ['pid_sd_jwt', 'pid_mdoc'],
-  grants: { [preAuthorizedCodeGrantIdentifier]: {
+  grants: { [preAuthorizedCodeGrantIdentifier]: { 'pre-authorized_code': preAuthorizedCode,
     tx_code: { input_mode: 'numeric', length: input.txCode.length, description: 'PIN sent separately' } } },
-});
-const preAuthorizedCode = credentialOfferObject.grants[preAuthorizedCodeGrantIdentifier]['pre-authorized_code'];
+};
+const { credentialOffer, credentialOfferObject } = await issuer.createCredentialOffer(offerOptions);
+const { credentialOffer: credentialOfferByReference } = await issuer.createCredentialOffer({
+  ...offerOptions, credentialOfferUri: `${BASE}/offer` });
 let codeUsed = false;
 const dpopNonce = crypto.randomBytes(16).toString('base64url');
 const cNonces = new Map();  // c_nonce -> expiry (ms); each one usable once
@@ -162,6 +165,7 @@ async function token(req, body) {
   }
   if (!parsed.dpop) throw new Oauth2ServerErrorResponseError({ error: 'invalid_dpop_proof', error_description: 'DPoP required' });
   if (dpopNonceOf(req.headers) !== dpopNonce) {
+    emit({ event: 'dpop_nonce_challenge', path: '/token' });
     return [400, { error: 'use_dpop_nonce', error_description: 'use the DPoP-Nonce' }];
   }
   const { dpop } = await as.verifyPreAuthorizedCodeAccessTokenRequest({
@@ -188,6 +192,7 @@ function nonce() {
 
 async function credential(req, body) {
   if (dpopNonceOf(req.headers) !== dpopNonce) {
+    emit({ event: 'dpop_nonce_challenge', path: '/credential' });
     return [401, { error: 'use_dpop_nonce' }, { 'WWW-Authenticate': 'DPoP error="use_dpop_nonce"' }];
   }
   const verified = await rs.verifyResourceRequest({ authorizationServers: [asMetadata], resourceServer: BASE,
@@ -227,6 +232,7 @@ const routes = {
   'GET /.well-known/openid-credential-issuer': () => [200, credentialIssuer],
   'GET /.well-known/oauth-authorization-server': () => [200, asMetadata],
   'GET /jwks': () => [200, { keys: [asPublicJwk] }],
+  'GET /offer': () => [200, credentialOfferObject],
   'POST /token': token,
   'POST /nonce': nonce,
   'POST /credential': credential,
@@ -256,4 +262,5 @@ const server = http.createServer(async (msg, res) => {
     ...extra });
   res.end(JSON.stringify(payload));
 });
-server.listen(input.port, '127.0.0.1', () => emit({ port: input.port, offer: credentialOffer }));
+server.listen(input.port, '127.0.0.1', () => emit({ port: input.port, offer: credentialOffer,
+  offerByReference: credentialOfferByReference }));
