@@ -285,15 +285,16 @@ def build_pages() -> APIRouter:
             return _redirect("/wallet/offer")
         try:
             if (await preview_offer(st.wallet, link)).offer.pre_authorized_code is None:
-                return await _authorize(st, ctx, link)
+                return await _authorize(st, link, str(request.base_url).rstrip("/") + "/wallet/callback")
             out = await accept_offer(st.wallet, link, tx_code=tx_code.strip() or None)
         except PortfeilError as exc:
             return error_page(request, st, exc)
         return page(request, "wallet/offer_done.html", st, n=len(out["credentials"]))
 
-    async def _authorize(st: UiState, ctx: AppContext, link: str) -> Response:
+    async def _authorize(st: UiState, link: str, redirect_uri: str) -> Response:
         """The authorization code flow (OpenID4VCI §5): run it in a task whose browser step sends this browser to
-        the issuer's authorization page and waits for it to come back to ``/wallet/callback``."""
+        the issuer's authorization page and waits for it to come back to ``redirect_uri`` (``/wallet/callback``
+        on the host this browser uses, so that the session cookie comes along)."""
         loop = asyncio.get_running_loop()
         auth_url: asyncio.Future[str] = loop.create_future()
         back: asyncio.Future[str] = loop.create_future()
@@ -302,8 +303,7 @@ def build_pages() -> APIRouter:
             auth_url.set_result(url)
             return await asyncio.wait_for(back, AUTHORIZATION_TIMEOUT)
 
-        task = asyncio.create_task(accept_offer(st.wallet, link, authorize=step,
-                                                redirect_uri=ctx.url("/wallet/callback")))
+        task = asyncio.create_task(accept_offer(st.wallet, link, authorize=step, redirect_uri=redirect_uri))
         first: set[asyncio.Future[Any]] = {auth_url, task}
         await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
         if not auth_url.done():  # failed before the browser step (e.g. the PAR was refused)
