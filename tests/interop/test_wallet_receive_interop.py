@@ -223,8 +223,7 @@ async def test_rejects_credentials_from_untrusted_issuer(wallet: Wallet, node_is
         wallet.anchors.add(Role.PID_PROVIDER.value, node_issuer.pid_root_pem)
         wallet.anchors.add(Role.IACA.value, other)
     else:
-        for role in (Role.PID_PROVIDER, Role.ATTESTATION_PROVIDER):
-            wallet.anchors.add(role.value, other)
+        wallet.anchors.add(Role.PID_PROVIDER.value, other)  # no attestation-provider anchors at all
         wallet.anchors.add(Role.IACA.value, node_issuer.iaca_pem)
     with pytest.raises(WalletError) as exc:
         await accept_offer(wallet, node_issuer.offer, tx_code=node_issuer.tx_code)

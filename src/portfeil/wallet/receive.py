@@ -387,20 +387,23 @@ def _verify_and_record(s: _Session, config_id: str, cfg: dict[str, Any], creds: 
 
 
 def _verify_sd_jwt(w: Wallet, raw: str, cfg: dict[str, Any]) -> Any:
-    last: PortfeilError | None = None
+    # The first real verification failure explains a refusal best; a role without anchors only when no role had any.
+    failure: PortfeilError | None = None
+    missing: PortfeilError | None = None
     for role in (Role.PID_PROVIDER, Role.ATTESTATION_PROVIDER):
         try:
             validator = w.anchors.validator(role)
         except WalletError as exc:
-            last = exc
+            missing = missing or exc
             continue
         try:
             return verify_sd_jwt_vc(raw, now=w.clock.now(), trust=validator, vct=cfg.get("vct"),
                                     require_key_binding=False)
         except PortfeilError as exc:
-            last = exc
-    assert last is not None
-    raise last
+            failure = failure or exc
+    error = failure or missing
+    assert error is not None
+    raise error
 
 
 def _verify_mdoc(w: Wallet, raw: str, cfg: dict[str, Any]) -> Any:
