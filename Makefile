@@ -31,6 +31,8 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy src
 
+## the suite runs on both cores (pytest-xdist, one file per worker); PYTEST_ARGS="-n 0" runs it in one process
+PYTEST_ARGS ?= -n auto --dist loadfile --durations=15
 pytest: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
