@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from portfeil.context import AppContext
 from portfeil.db import is_migrated
@@ -34,6 +35,31 @@ SERVICE_MODULES: tuple[str, ...] = (
 )
 
 MAX_BODY_BYTES = 1_000_000
+
+
+class BodyLimit:
+    """Refuses (413) a request whose ``Content-Length`` is not a number or exceeds ``max_bytes``.
+
+    A pure ASGI middleware: Starlette's ``BaseHTTPMiddleware`` (``@app.middleware("http")``) runs every request
+    through an extra task and memory streams, which cost more than the check itself."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name == b"content-length":
+                    if not value.isdigit() or int(value) > self.max_bytes:
+                        response = JSONResponse(
+                            {"error": "request_too_large", "error_description": "request body too large"},
+                            status_code=413,
+                        )
+                        await response(scope, receive, send)
+                        return
+                    break
+        await self.app(scope, receive, send)
 
 
 def load_services(only: str | None = None) -> list[Service]:
@@ -74,15 +100,7 @@ def create_app(ctx: AppContext, *, service: str | None = None, run_worker: bool 
     app.state.services = services
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse(
-                {"error": "request_too_large", "error_description": "request body too large"}, status_code=413
-            )
-        response: Response = await call_next(request)
-        return response
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
 
     @app.exception_handler(PortfeilError)
     async def portfeil_error(_request: Request, exc: PortfeilError) -> JSONResponse:

@@ -40,6 +40,25 @@ async def test_api_requires_api_key(env: Env) -> None:
     assert r.status_code == 401
 
 
+async def test_api_create_without_qr_code(env: Env) -> None:
+    r = await env.client.post("/verifier/api/v1/transactions", json={"template": "pid-basic", "qr": False},
+                              headers={"Authorization": f"Bearer {env.api_key}"})
+    assert r.status_code == 201, r.text
+    assert "qr_svg" not in r.json()
+
+
+async def test_rejects_unknown_api_key_after_a_valid_one_was_cached(env: Env) -> None:
+    h = {"Authorization": f"Bearer {env.api_key}"}
+    assert (await env.client.post("/verifier/api/v1/transactions", json={"template": "pid-basic"},
+                                  headers=h)).status_code == 201
+    assert (await env.client.post("/verifier/api/v1/transactions", json={"template": "pid-basic"},
+                                  headers=h)).status_code == 201
+    r = await env.client.post("/verifier/api/v1/transactions", json={"template": "pid-basic"},
+                              headers={"Authorization": f"Bearer {env.api_key}x"})
+    assert r.status_code == 401
+    assert r.json()["error"] == "invalid_api_key"
+
+
 async def test_operator_registers_party(env: Env) -> None:
     r = await env.client.post("/verifier/api/v1/parties", json={"name": "Друг", "eik": "177480148"})
     assert r.status_code == 401

@@ -59,6 +59,8 @@ class TransactionIn(BaseModel):
     request_uri_method: Literal["get", "post"] = "get"
     return_url: str | None = Field(default=None, max_length=2000,
                                    description="Same-device flow: where the wallet sends the user back")
+    qr: bool = Field(default=True, description="Include `qr_svg` (set false when only the link is shown: "
+                     "encoding the QR code is the largest CPU cost of creating a transaction)")
 
 
 class PartyIn(BaseModel):
@@ -117,7 +119,7 @@ def build_router() -> APIRouter:
         created = await verifier.create(party.id, dcql=body.dcql, template=body.template,
                                         client_id_prefix=body.client_id_prefix, response_mode=body.response_mode,
                                         request_uri_method=body.request_uri_method, return_url=body.return_url)
-        return JSONResponse(created.to_dict(), status_code=201, headers=_NO_STORE)
+        return JSONResponse(created.to_dict(qr=body.qr), status_code=201, headers=_NO_STORE)
 
     @r.get("/api/v1/transactions/{tx_id}", tags=["verifier: API"], summary="Status and result (API key)")
     async def result(tx_id: str, ctx: Ctx, authorization: Annotated[str | None, Header()] = None,

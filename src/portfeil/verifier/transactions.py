@@ -22,6 +22,7 @@ import ipaddress
 import json
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
@@ -64,6 +65,8 @@ __all__ = ["WEBHOOK_TOPIC", "CreatedTransaction", "Verifier", "sign_webhook", "v
 log = logging.getLogger("portfeil.verifier")
 
 TRANSACTION_LIFETIME: Final = timedelta(minutes=5)
+#: How long a known API key is served from memory (see :meth:`Verifier.party_by_api_key`).
+API_KEY_CACHE_SECONDS: Final = 30.0
 WEBHOOK_TOPIC: Final = "verifier.webhook"
 WEBHOOK_KEY: Final = "verifier-webhook-signer"
 WEBHOOK_TYP: Final = "portfeil-webhook+jws"
@@ -98,10 +101,15 @@ class CreatedTransaction:
         svg = segno.make(self.link, error="m").svg_inline(scale=4, title=title, border=2)
         return svg.replace("<svg ", '<svg role="img" focusable="false" ', 1)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "link": self.link, "request_uri": self.request_uri,
-                "request_uri_method": self.request_uri_method, "client_id": self.client_id,
-                "expires_at": self.expires_at.isoformat(), "qr_svg": self.qr_svg(title="OpenID4VP")}
+    def to_dict(self, *, qr: bool = True) -> dict[str, Any]:
+        """The API answer; ``qr=False`` leaves out ``qr_svg`` (encoding the QR code costs ~50 ms of CPU, the
+        largest part of creating a transaction; a same-device flow only needs the link)."""
+        out: dict[str, Any] = {"id": self.id, "link": self.link, "request_uri": self.request_uri,
+                               "request_uri_method": self.request_uri_method, "client_id": self.client_id,
+                               "expires_at": self.expires_at.isoformat()}
+        if qr:
+            out["qr_svg"] = self.qr_svg(title="OpenID4VP")
+        return out
 
 
 @dataclass(frozen=True)
@@ -168,6 +176,7 @@ class Verifier:
         self.http = http or ctx.services.get("verifier.http")
         self._signing: dict[str, _Signing] = {}
         self._parties: dict[str, VerParty] = {}
+        self._api_keys: dict[str, tuple[VerParty, float]] = {}
         self._mdoc: tuple[object, MdocVerifier] | None = None
         self.lifetime = TRANSACTION_LIFETIME
         self._attempts: dict[str, int] = {}
@@ -289,13 +298,23 @@ class Verifier:
         return party
 
     async def party_by_api_key(self, api_key: str | None) -> VerParty:
+        """The party of an API key. A key found in the database is remembered for :data:`API_KEY_CACHE_SECONDS`
+        (saves a database round trip per API call; keys are never rotated in place, a party's changes through
+        this process drop its entry); unknown keys are never remembered."""
         if not api_key:
             raise VerifierUnauthorized("api_key_required", "an API key is required")
         digest = _sha256(api_key)
+        cached = self._api_keys.get(digest)
+        if cached is not None and time.monotonic() - cached[1] < API_KEY_CACHE_SECONDS:
+            return cached[0]
         async with self.db.session() as s:
             party = (await s.execute(select(VerParty).where(VerParty.api_key_hash == digest))).scalar_one_or_none()
         if party is None or not hmac.compare_digest(party.api_key_hash, digest):
+            self._api_keys.pop(digest, None)
             raise VerifierUnauthorized("invalid_api_key", "the API key is not valid")
+        if len(self._api_keys) >= 10_000:
+            self._api_keys.clear()
+        self._api_keys[digest] = (party, time.monotonic())
         return party
 
     async def list_parties(self) -> list[dict[str, Any]]:
@@ -312,6 +331,7 @@ class Verifier:
                 raise VerifierNotFound("party_not_found", "no such relying party")
             party.webhook_url = url
         self._parties.pop(party_id, None)
+        self._api_keys.clear()
 
     async def _signing_of(self, party: VerParty) -> _Signing:
         got = self._signing.get(party.id)
