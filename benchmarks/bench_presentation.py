@@ -8,8 +8,9 @@ the raw ES256 verify rate of ``cryptography`` measured in the same run (the serv
 ES256 sign per presentation, plus ECDH/AES-GCM in ``direct_post.jwt`` mode).
 
 Usage: ``.venv/bin/python benchmarks/bench_presentation.py [seconds=20] [concurrency=32] [workers=2]
-[mode=direct_post]``. Uses PostgreSQL at ``postgresql+asyncpg://postgres@127.0.0.1:5432/bench_presentation``
-when reachable (the database is created), else SQLite. The load generator runs in this process and competes with
+[mode=direct_post] [qr|noqr]`` (``noqr``: transactions are created with ``"qr": false``, as a same-device
+integration would). Uses PostgreSQL at ``postgresql+asyncpg://postgres@127.0.0.1:5432/bench_presentation`` when
+reachable (the database is created), else SQLite. The load generator runs in this process and competes with
 the server for the machine's cores; it does not verify the request object's signature (a real wallet would).
 """
 
@@ -82,6 +83,27 @@ def raw_es256_verify_rate(seconds: float = 1.0) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def _tree_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of process ``root`` and its descendants (Linux ``/proc``; 0 elsewhere): the
+    server's CPU per presentation does not depend on how loaded the machine is, unlike latency."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        tree.add(pid)
+        todo.extend(c for c, pp in parents.items() if pp == pid and c not in tree)
+    return sum(cpu.get(p, 0.0) for p in tree)
+
+
 def _b64json(part: str) -> dict[str, Any]:
     out: dict[str, Any] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
     return out
@@ -92,6 +114,7 @@ async def main() -> None:
     concurrency = int(sys.argv[2]) if len(sys.argv) > 2 else 32
     workers = int(sys.argv[3]) if len(sys.argv) > 3 else 2
     mode = sys.argv[4] if len(sys.argv) > 4 else "direct_post"
+    with_qr = (sys.argv[5] if len(sys.argv) > 5 else "qr") != "noqr"
     import httpx
 
     from portfeil.context import AppContext
@@ -168,7 +191,7 @@ async def main() -> None:
             async def one() -> None:
                 t0 = time.perf_counter()
                 r = await client.post("/verifier/api/v1/transactions", headers=headers,
-                                      json={"template": "pid-basic", "response_mode": mode})
+                                      json={"template": "pid-basic", "response_mode": mode, "qr": with_qr})
                 tx = r.json()
                 t1 = time.perf_counter()
                 path = tx["request_uri"].split(str(port), 1)[1]
@@ -201,6 +224,7 @@ async def main() -> None:
             failures.clear()
             deadline = time.perf_counter() + seconds
             started = time.perf_counter()
+            cpu0 = _tree_cpu_seconds(server.pid)
 
             async def worker() -> None:
                 while time.perf_counter() < deadline:
@@ -208,6 +232,7 @@ async def main() -> None:
 
             await asyncio.gather(*(worker() for _ in range(concurrency)))
             elapsed = time.perf_counter() - started
+            server_cpu = _tree_cpu_seconds(server.pid) - cpu0
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -216,9 +241,13 @@ async def main() -> None:
     lat = sorted(latencies)
     rate = len(lat) / elapsed
     print(f"database: {'PostgreSQL' if db_url.startswith('postgresql') else 'SQLite'}; mode {mode}; "
-          f"{workers} server workers; concurrency {concurrency}; {seconds:.0f} s")
+          f"{workers} server workers; concurrency {concurrency}; {seconds:.0f} s; "
+          f"{'with' if with_qr else 'without'} QR code")
     print(f"complete presentations: {len(lat)} in {elapsed:.1f} s = {rate:.0f}/s (failed: {len(failures)})")
     print(f"latency p50 {1000 * statistics.median(lat):.0f} ms, p99 {1000 * lat[int(0.99 * (len(lat) - 1))]:.0f} ms")
+    per = 1000 * server_cpu / max(len(lat), 1)
+    print(f"server CPU per presentation: {per:.1f} ms (= {1000 / per if per else 0:.0f} presentations/s per "
+          f"core if the server had the core to itself; database server not counted)")
     print(f"raw ES256 verify (cryptography, one core, same run): {baseline:.0f}/s; "
           f"presentations/s = {rate / baseline:.4f} x raw verify")
 
