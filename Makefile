@@ -36,11 +36,14 @@ PYTEST_ARGS ?= -n auto --dist loadfile --durations=15
 pytest: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## peers: the independent node implementations (SPECS.md section 7); skipped with a notice when npm is missing
+## peers: the independent node implementations (SPECS.md section 7); skipped with a notice when npm is missing.
+## `npm ci` refuses npm 11's own lock file when optional platform packages (cbor-extract) are left out of it;
+## `npm install` then installs the same pinned versions.
 peers:
 	@if command -v npm >/dev/null 2>&1; then \
 	  if [ ! -d $(NODE_PEERS)/node_modules ] || [ $(NODE_PEERS)/package-lock.json -nt $(NODE_PEERS)/node_modules ]; then \
-	    (cd $(NODE_PEERS) && npm ci --no-audit --no-fund --loglevel=error) && touch $(NODE_PEERS)/node_modules; \
+	    (cd $(NODE_PEERS) && (npm ci --no-audit --no-fund --loglevel=error 2>/dev/null \
+	      || npm install --no-audit --no-fund --loglevel=error)) && touch $(NODE_PEERS)/node_modules; \
 	  fi; \
 	else echo "notice: npm not found: interop tests against node peers will be skipped"; fi
 
