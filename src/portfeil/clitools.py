@@ -27,6 +27,14 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
+def output(data: Any, as_json: bool, text: str) -> None:
+    """The one way a command answers: ``data`` as JSON with ``--json``, otherwise ``text`` for a person."""
+    if as_json:
+        print_json(data)
+    else:
+        console.print(text)
+
+
 def fail(error: PortfeilError, as_json: bool, exit_code: int = 1) -> NoReturn:
     if as_json:
         print_json(error.to_dict())

@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from portfeil.clitools import JsonOption, console, fail, print_json, run, with_context
+from portfeil.clitools import JsonOption, console, fail, output, print_json, run, with_context
 from portfeil.context import AppContext
 from portfeil.eid.errors import EidError
 from portfeil.eid.register import Document
@@ -35,13 +35,6 @@ def _go(fn: Any, as_json: bool) -> Any:
         return await fn(EidRegistry.for_context(ctx))
 
     return run(with_context(inner), as_json)
-
-
-def _out(data: Any, as_json: bool, text: str) -> None:
-    if as_json:
-        print_json(data)
-    else:
-        console.print(text)
 
 
 def _read(path: Path) -> bytes:
@@ -84,7 +77,7 @@ def issue(
         return out_d
 
     result = _go(fn, as_json)
-    _out(result, as_json, f"issued {result['serial']} to {result['electronic_id']} until {result['not_after']}")
+    output(result, as_json, f"issued {result['serial']} to {result['electronic_id']} until {result['not_after']}")
 
 
 def _transition(action: str, serial: str, reason: str, note: str | None, as_json: bool) -> None:
@@ -99,7 +92,7 @@ def _transition(action: str, serial: str, reason: str, note: str | None, as_json
         return cert.to_dict()
 
     result = _go(fn, as_json)
-    _out(result, as_json, f"{result['serial']}: {result['status']} ({result['status_reason']})")
+    output(result, as_json, f"{result['serial']}: {result['status']} ({result['status_reason']})")
 
 
 @eid_app.command("suspend")
@@ -163,14 +156,14 @@ def list_certificates(person: str = typer.Option(None, "--person", help="ЕГН 
 def expire(as_json: bool = JsonOption) -> None:
     """Terminate every certificate past its validity (reason expiry)."""
     n = _go(lambda reg: reg.expire_due(), as_json)
-    _out({"terminated": n}, as_json, f"{n} certificate(s) terminated as expired")
+    output({"terminated": n}, as_json, f"{n} certificate(s) terminated as expired")
 
 
 @eid_app.command("purge-log")
 def purge_log(as_json: bool = JsonOption) -> None:
     """Delete verification log entries older than 10 years."""
     n = _go(lambda reg: reg.purge_log(), as_json)
-    _out({"deleted": n}, as_json, f"{n} log entr(ies) deleted")
+    output({"deleted": n}, as_json, f"{n} log entr(ies) deleted")
 
 
 # --- register -----------------------------------------------------------------------------------------------------
@@ -192,7 +185,7 @@ def register_apply(kind: str = typer.Option(..., help="administrator or centre")
                                          actor="cli-operator")).public()
 
     result = _go(fn, as_json)
-    _out(result, as_json, f"application {result['id']} recorded")
+    output(result, as_json, f"application {result['id']} recorded")
 
 
 @register_app.command("action")
@@ -223,7 +216,7 @@ def register_action(entry_id: str, action: str = typer.Option(..., help="registe
         return out
 
     result = _go(fn, as_json)
-    _out(result, as_json, f"{result['id']}: {result['status']}" + (f" api key {result['api_key']}"
+    output(result, as_json, f"{result['id']}: {result['status']}" + (f" api key {result['api_key']}"
                                                                    if "api_key" in result else ""))
 
 
@@ -247,14 +240,14 @@ def sector_add(code: str, name_bg: str = typer.Option(...), name_en: str = typer
                as_json: bool = JsonOption) -> None:
     """Add a sector (key version 1 is created in the keystore)."""
     result = _go(lambda reg: reg.add_sector(code, name_bg, name_en), as_json)
-    _out(result, as_json, f"sector {code} added")
+    output(result, as_json, f"sector {code} added")
 
 
 @sector_app.command("rotate")
 def sector_rotate(code: str, as_json: bool = JsonOption) -> None:
     """Add a new key version; identifiers already derived keep their version."""
     v = _go(lambda reg: reg.rotate_sector_key(code), as_json)
-    _out({"code": code, "current_version": v}, as_json, f"sector {code} now at key version {v}")
+    output({"code": code, "current_version": v}, as_json, f"sector {code} now at key version {v}")
 
 
 @provider_app.command("add")
@@ -266,7 +259,7 @@ def provider_add(name: str = typer.Option(...), eik: str = typer.Option(...),
         return {"id": p.id, "name": p.name, "api_key": key}
 
     result = _go(fn, as_json)
-    _out(result, as_json, f"provider {result['id']} api key {result['api_key']}")
+    output(result, as_json, f"provider {result['id']} api key {result['api_key']}")
 
 
 @provider_app.command("service")
@@ -275,7 +268,7 @@ def provider_service(provider_id: str, name: str = typer.Option(...), register_c
                      sector: str = typer.Option(None), as_json: bool = JsonOption) -> None:
     """Register a provider's service with its attributes and optional sector."""
     result = _go(lambda reg: reg.add_service(provider_id, name, register_code, attribute, sector), as_json)
-    _out(result, as_json, f"service {result['id']} registered")
+    output(result, as_json, f"service {result['id']} registered")
 
 
 # --- holder -------------------------------------------------------------------------------------------------------
@@ -300,14 +293,14 @@ def holder_keygen(p12: Path = typer.Option(None, "--p12", help="PKCS#12 file to 
         store = _pkcs11(pkcs11_lib, token, pin)
         store.get_or_create_key(key_name)
         store.close()
-        _out({"token": token, "key": key_name}, as_json, f"key {key_name} on token {token}")
+        output({"token": token, "key": key_name}, as_json, f"key {key_name} on token {token}")
         return
     if p12 is None or not passphrase:
         fail(EidError("usage", "--p12 and --passphrase (or --pkcs11-lib) are required"), as_json)
     if p12.exists():
         fail(EidError("file_exists", "the key file exists; refusing to overwrite"), as_json)
     save_p12(p12, HolderKey(generate_key(), None, []), passphrase)
-    _out({"p12": str(p12)}, as_json, f"key written to {p12}")
+    output({"p12": str(p12)}, as_json, f"key written to {p12}")
 
 
 @holder_app.command("csr")
@@ -334,7 +327,7 @@ def holder_csr(out: Path = typer.Option(..., "--out"), p12: Path = typer.Option(
     except EidError as exc:
         fail(exc, as_json)
     out.write_bytes(data)
-    _out({"csr": str(out)}, as_json, f"CSR written to {out}")
+    output({"csr": str(out)}, as_json, f"CSR written to {out}")
 
 
 @holder_app.command("import-cert")
@@ -367,7 +360,7 @@ def holder_import(cert: Path = typer.Option(..., "--cert", help="PEM: leaf then 
             store_certificate(p12, passphrase, certs[0], certs[1:2])
     except EidError as exc:
         fail(exc, as_json)
-    _out({"stored": True}, as_json, "certificate stored")
+    output({"stored": True}, as_json, "certificate stored")
 
 
 @holder_app.command("sign-challenge")

@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from portfeil.clitools import JsonOption, console, print_json, run, with_context
+from portfeil.clitools import JsonOption, console, output, print_json, run, with_context
 from portfeil.context import AppContext
 
 issuer_app = typer.Typer(help="PID provider (OpenID4VCI 1.0): offers, revocation, deferred issuance.",
@@ -30,13 +30,6 @@ def _go(fn: Any, as_json: bool) -> Any:
         return await fn(ctx, await PidIssuer.of(ctx))
 
     return run(with_context(inner), as_json)
-
-
-def _out(data: Any, as_json: bool, text: str) -> None:
-    if as_json:
-        print_json(data)
-    else:
-        console.print(text)
 
 
 @issuer_app.command("offer")
@@ -92,7 +85,7 @@ def revoke(
         return await set_status(ctx, person_ref=person, credential_id=credential, status=status, reason=reason)
 
     data = _go(fn, as_json)
-    _out(data, as_json, f"{data['changed']} credential(s) now {status}")
+    output(data, as_json, f"{data['changed']} credential(s) now {status}")
 
 
 @issuer_app.command("credentials")
@@ -104,7 +97,7 @@ def credentials(person: str = typer.Option(..., "--person"), as_json: bool = Jso
         return await credentials_of(ctx, person)
 
     data = _go(fn, as_json)
-    _out(data, as_json, "\n".join(f"{c['id']} {c['configuration']} {c['status']} {c['issued_at']}" for c in data)
+    output(data, as_json, "\n".join(f"{c['id']} {c['configuration']} {c['status']} {c['issued_at']}" for c in data)
          or "no credentials")
 
 
@@ -117,7 +110,7 @@ def hold(person: str = typer.Option(..., "--person"), reason: str = typer.Option
         await iss.hold_person(person, reason)
         return {"held": True}
 
-    _out(_go(fn, as_json), as_json, "held: the next request is deferred until approved")
+    output(_go(fn, as_json), as_json, "held: the next request is deferred until approved")
 
 
 @issuer_app.command("deferred")
@@ -129,7 +122,7 @@ def deferred(as_json: bool = JsonOption) -> None:
         return out
 
     data = _go(fn, as_json)
-    _out(data, as_json, "\n".join(f"{d['reference']} {d['configuration']} {d['created_at']}" for d in data)
+    output(data, as_json, "\n".join(f"{d['reference']} {d['configuration']} {d['created_at']}" for d in data)
          or "nothing pending")
 
 
@@ -139,7 +132,7 @@ def _decide(reference: str, approve: bool, as_json: bool) -> None:
         return out
 
     data = _go(fn, as_json)
-    _out(data, as_json, f"{data['reference']}: {data['state']}")
+    output(data, as_json, f"{data['reference']}: {data['state']}")
 
 
 @issuer_app.command("approve")
@@ -161,7 +154,7 @@ def configs(as_json: bool = JsonOption) -> None:
 
     data = [{"id": c.id, "format": c.format, "vct": c.vct, "doctype": c.doctype, "claims": len(c.claims),
              "deferred": c.deferred} for c in default_settings().configurations.values()]
-    _out(data, as_json, "\n".join(f"{d['id']}: {d['format']} {d['vct'] or d['doctype']}" for d in data))
+    output(data, as_json, "\n".join(f"{d['id']}: {d['format']} {d['vct'] or d['doctype']}" for d in data))
 
 
 @issuer_app.command("metadata")

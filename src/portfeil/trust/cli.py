@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from portfeil.clitools import JsonOption, console, print_json, run, with_context
+from portfeil.clitools import JsonOption, output, run, with_context
 from portfeil.context import AppContext
 from portfeil.pki.certs import cert_to_pem
 from portfeil.pki.roles import Role
@@ -37,13 +37,6 @@ def _go(fn: Any, as_json: bool) -> Any:
     return run(with_context(inner), as_json)
 
 
-def _out(data: Any, as_json: bool, text: str) -> None:
-    if as_json:
-        print_json(data)
-    else:
-        console.print(text)
-
-
 # -- anchors ------------------------------------------------------------------------------------------------
 @anchors_app.command("export")
 def anchors_export(directory: Path = typer.Argument(..., help="Directory to write <role>.pem files into."),
@@ -66,7 +59,7 @@ def anchors_export(directory: Path = typer.Argument(..., help="Directory to writ
         return written
 
     result = _go(fn, as_json)
-    _out({"directory": str(directory), "files": result}, as_json,
+    output({"directory": str(directory), "files": result}, as_json,
          "\n".join(f"{k}: {v['file']} ({v['certificates']})" for k, v in result.items()))
 
 
@@ -89,7 +82,7 @@ def anchors_add(file: Path = typer.Argument(..., help="PEM (or DER) certificate 
         return await reg.add_anchor(role, certs[0])
 
     result = _go(fn, as_json)
-    _out(result, as_json, f"trusted for {result['role']}: {result['subject']} ({result['sha256']})")
+    output(result, as_json, f"trusted for {result['role']}: {result['subject']} ({result['sha256']})")
 
 
 @anchors_app.command("list")
@@ -100,7 +93,7 @@ def anchors_list(as_json: bool = JsonOption) -> None:
         return {role.value: [reg.describe_certificate(c) for c in await reg.anchors(role)] for role in Role}
 
     result = _go(fn, as_json)
-    _out(result, as_json, "\n".join(f"{k}: {len(v)}" for k, v in result.items()))
+    output(result, as_json, "\n".join(f"{k}: {len(v)}" for k, v in result.items()))
 
 
 @lists_app.command("publish")
@@ -122,7 +115,7 @@ def lists_publish(out: Path = typer.Option(None, "--out", help="Also write <name
         return result
 
     result = _go(fn, as_json)
-    _out(result, as_json, "\n".join(f"{r['name']}: #{r['sequence_number']}" for r in result))
+    output(result, as_json, "\n".join(f"{r['name']}: #{r['sequence_number']}" for r in result))
 
 
 # -- relying parties ----------------------------------------------------------------------------------------
@@ -174,7 +167,7 @@ def rp_register(
         return rp
 
     rp = _go(fn, as_json)
-    _out(rp, as_json, f"registered {rp['legal_name']} as {rp['id']} ({rp['status']})")
+    output(rp, as_json, f"registered {rp['legal_name']} as {rp['id']} ({rp['status']})")
 
 
 @rp_app.command("list")
@@ -182,7 +175,7 @@ def rp_list(all_: bool = typer.Option(False, "--all", help="Include pending requ
             as_json: bool = JsonOption) -> None:
     """The register."""
     result = _go(lambda reg: reg.registrar.list_parties(public=not all_), as_json)
-    _out(result, as_json, "\n".join(f"{r['id']}  {r['status']:<13} {r['eik']:<13} {r['legal_name']}" for r in result)
+    output(result, as_json, "\n".join(f"{r['id']}  {r['status']:<13} {r['eik']:<13} {r['legal_name']}" for r in result)
          or "no relying parties")
 
 
@@ -196,13 +189,13 @@ def rp_show(rp_id: str, as_json: bool = JsonOption) -> None:
         return rp
 
     rp = _go(fn, as_json)
-    _out(rp, as_json, json.dumps(rp, ensure_ascii=False, indent=2))
+    output(rp, as_json, json.dumps(rp, ensure_ascii=False, indent=2))
 
 
 def _transition(action: str) -> Any:
     def command(rp_id: str, reason: str = typer.Option(..., "--reason"), as_json: bool = JsonOption) -> None:
         rp = _go(lambda reg: getattr(reg.registrar, action)(rp_id, reason), as_json)
-        _out(rp, as_json, f"{rp['legal_name']}: {rp['status']}")
+        output(rp, as_json, f"{rp['legal_name']}: {rp['status']}")
 
     command.__doc__ = f"{action.capitalize()} a relying party (reason required)."
     return command
@@ -212,7 +205,7 @@ def _transition(action: str) -> Any:
 def rp_approve(rp_id: str, as_json: bool = JsonOption) -> None:
     """Approve a pending relying party (issues its registration certificates)."""
     rp = _go(lambda reg: reg.registrar.approve(rp_id), as_json)
-    _out(rp, as_json, f"{rp['legal_name']}: {rp['status']}")
+    output(rp, as_json, f"{rp['legal_name']}: {rp['status']}")
 
 
 for _action in ("suspend", "reinstate", "deregister"):
@@ -224,7 +217,7 @@ for _action in ("suspend", "reinstate", "deregister"):
 def wp_units(as_json: bool = JsonOption) -> None:
     """Recent wallet units."""
     result = _go(lambda reg: reg.wallet_provider.units(), as_json)
-    _out(result, as_json, "\n".join(f"{u['id']}  {u['status']:<10} {u['wallet_version']}" for u in result)
+    output(result, as_json, "\n".join(f"{u['id']}  {u['status']:<10} {u['wallet_version']}" for u in result)
          or "no wallet units")
 
 
@@ -232,7 +225,7 @@ def wp_units(as_json: bool = JsonOption) -> None:
 def wp_revoke(unit_id: str, reason: str = typer.Option("operator", "--reason"), as_json: bool = JsonOption) -> None:
     """Revoke a wallet unit (reasons: user_request, compromised, holder_death, breach, operator)."""
     result = _go(lambda reg: reg.wallet_provider.revoke(unit_id, reason), as_json)
-    _out(result, as_json, f"{result['id']}: {result['status']}")
+    output(result, as_json, f"{result['id']}: {result['status']}")
 
 
 @wp_app.command("breach")
@@ -247,7 +240,7 @@ def wp_breach(
     result = _go(lambda reg: reg.wallet_provider.declare_breach({"bg": text_bg, "en": text_en},
                                                                affected_versions=version or None, action=action),
                  as_json)
-    _out(result, as_json, f"breach {result['id']}: {result['affected_units']} wallet units {action}ed")
+    output(result, as_json, f"breach {result['id']}: {result['affected_units']} wallet units {action}ed")
 
 
 def register(app: typer.Typer) -> None:
