@@ -102,7 +102,7 @@ def demo(
     console.print(f"  API docs (OpenAPI) {base}/docs")
     for svc in load_services():
         for label, href in svc.links:
-            console.print(f"  {label:<18} {base}{href}")
+            console.print(f"  {label:<18} {base}{href}", soft_wrap=True)  # URLs must stay whole to be clickable
     console.print("\nPress Ctrl-C to stop.\n")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     _serve(make_context(settings), service=None, worker=True)
