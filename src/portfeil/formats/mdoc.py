@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import os
@@ -28,6 +26,7 @@ import cbor2
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from portfeil.formats import jws
 from portfeil.formats.cose import (
     CBOR_ARRAY_TYPES,
     CBOR_MAP_TYPES,
@@ -178,14 +177,14 @@ def _text(value: Any, what: str) -> str:
 
 
 def _b64url_decode(value: str) -> bytes:
+    """Strict base64url (the shared :func:`jws.b64url_decode`: no padding, nothing outside the alphabet)."""
     try:
-        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    except (binascii.Error, ValueError):
+        return jws.b64url_decode(value, what="mdoc")
+    except FormatError:
         raise FormatError("mdoc_malformed", "not base64url") from None
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+_b64url = jws.b64url_encode
 
 
 def _as_bytes(data: bytes | str, max_bytes: int) -> bytes:
