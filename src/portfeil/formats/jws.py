@@ -27,7 +27,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_dss_signature, encode_dss_signature
 
 from portfeil.errors import PortfeilError
 from portfeil.formats.errors import FormatError
@@ -58,6 +58,7 @@ __all__ = [
     "verify_compact",
     "verify_parsed",
     "verify_signature",
+    "verify_signature_digest",
     "x5c_der",
 ]
 
@@ -77,6 +78,9 @@ _EC_ALGS: Final[dict[str, tuple[type[ec.EllipticCurve], hashes.HashAlgorithm, in
     "ES384": (ec.SECP384R1, hashes.SHA384(), 48),
 }
 _ECDSA: Final[dict[str, ec.ECDSA]] = {alg: ec.ECDSA(h) for alg, (_, h, _) in _EC_ALGS.items()}
+_ECDSA_PREHASHED: Final[dict[str, ec.ECDSA]] = {alg: ec.ECDSA(Prehashed(h)) for alg, (_, h, _) in _EC_ALGS.items()}
+_EC_PUBLIC_TYPE: Final = type(ec.derive_private_key(1, ec.SECP256R1()).public_key())
+"""The concrete class of ``cryptography``'s EC public keys (an exact type check is cheaper than the ABC's)."""
 
 
 class ChainValidatorLike(Protocol):
@@ -292,18 +296,41 @@ def _sign_raw(key: JWSPrivateKey, alg: str, data: bytes) -> bytes:
 
 def verify_signature(key: JWSPublicKey, alg: str, signature: bytes, data: bytes) -> None:
     """Check a raw JWS signature (RFC 7518 §3.4: ``r||s`` for ECDSA; RFC 8037 §3.1 for EdDSA)."""
-    pub = check_key_matches_alg(key, alg)
+    if type(key) is _EC_PUBLIC_TYPE and alg in _EC_ALGS and type(key.curve) is _EC_ALGS[alg][0]:
+        pub: JWSPublicKey = key  # the common case, without the abstract-class checks below
+    else:
+        pub = check_key_matches_alg(key, alg)
     try:
         if isinstance(pub, ec.EllipticCurvePublicKey):
-            size = _EC_ALGS[alg][2]
-            if len(signature) != 2 * size:
-                raise FormatError("bad_signature", "JWS signature has the wrong length")
-            der = encode_dss_signature(int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big"))
-            pub.verify(der, data, _ECDSA[alg])
+            pub.verify(_der_signature(signature, alg), data, _ECDSA[alg])
         else:
             pub.verify(signature, data)
     except InvalidSignature as exc:
         raise FormatError("bad_signature", "JWS signature does not verify") from exc
+
+
+def verify_signature_digest(key: JWSPublicKey, alg: str, signature: bytes, digest: bytes) -> None:
+    """:func:`verify_signature` for an ECDSA ``alg`` given the digest of the signing input (hashed by the caller,
+    who needs the same hash state for something else, e.g. an SD-JWT ``sd_hash``)."""
+    if alg not in _EC_ALGS:
+        raise FormatError("unsupported_alg", "JWS algorithm is not allowed")
+    pub = check_key_matches_alg(key, alg) if type(key) is not _EC_PUBLIC_TYPE else key
+    if not isinstance(pub, ec.EllipticCurvePublicKey) or type(pub.curve) is not _EC_ALGS[alg][0]:
+        raise FormatError("alg_key_mismatch", "the key does not match the JWS algorithm")
+    if len(digest) != _EC_ALGS[alg][1].digest_size:
+        raise FormatError("bad_signature", "digest has the wrong length")
+    try:
+        pub.verify(_der_signature(signature, alg), digest, _ECDSA_PREHASHED[alg])
+    except InvalidSignature as exc:
+        raise FormatError("bad_signature", "JWS signature does not verify") from exc
+
+
+def _der_signature(signature: bytes, alg: str) -> bytes:
+    """RFC 7518 §3.4 ``r||s`` to the DER ``Ecdsa-Sig-Value`` that OpenSSL verifies."""
+    size = _EC_ALGS[alg][2]
+    if len(signature) != 2 * size:
+        raise FormatError("bad_signature", "JWS signature has the wrong length")
+    return encode_dss_signature(int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big"))
 
 
 def sign_compact(
@@ -453,10 +480,19 @@ def resolve_x5c_key(
         raise FormatError("untrusted_issuer", "x5c chain does not validate", pki_code=exc.code) from exc
     except (ValueError, TypeError) as exc:
         raise FormatError("untrusted_issuer", "x5c chain does not validate") from exc
+    # The validator returns the same leaf object for a cached chain: remember its checked key by identity (the
+    # entry holds the leaf, so its id cannot be reused while cached).
+    known = _LEAF_KEYS.get(id(leaf))
+    if known is not None and known[0] is leaf:
+        return known[1], leaf
     pub = leaf.public_key()
     if not isinstance(pub, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
         raise FormatError("alg_key_mismatch", "x5c leaf key type is not allowed")
+    bounded_put(_LEAF_KEYS, id(leaf), (leaf, pub), _HEADER_CACHE_SIZE)
     return pub, leaf
+
+
+_LEAF_KEYS: dict[int, tuple[x509.Certificate, JWSPublicKey]] = {}
 
 
 def verify_parsed(

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import binascii
 import hashlib
+import itertools
+import operator
 import secrets
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -50,9 +52,10 @@ from portfeil.formats.jws import (
     numeric_claim,
     parse_compact,
     public_key_from_jwk,
+    resolve_x5c_key,
     sign_compact,
-    verify_parsed,
     verify_signature,
+    verify_signature_digest,
 )
 
 __all__ = [
@@ -156,63 +159,100 @@ def parse_disclosure(encoded: str) -> Disclosure:
 
 
 def _digest_disclosures(disclosures: Sequence[str], sd_alg: str) -> dict[str, list[Any]]:
-    """Digest and decode every presented Disclosure (RFC 9901 §7.1 step 3): the hot loop of verification.
-
-    Each step runs over all Disclosures at once (comprehensions around C functions) to keep interpreter work per
-    Disclosure small. The Disclosures come from :func:`split_sd_jwt`, which refused '+', '/' and '='; strict
-    base64 decoding refuses every other foreign character.
-    """
+    """Digest and decode every presented Disclosure (RFC 9901 §7.1 step 3); see :func:`_digest_region`."""
     if not disclosures:
         return {}
-    hash_fn = _HASHES[sd_alg]
-    encoded = [d.encode("ascii") for d in disclosures]
-    hashes = [hash_fn(e).digest() for e in encoded]
-    if any((r := len(e) & 3) and (r == 1 or _B64URL_VALUE_B[e[-1]] & _TRAILING_MASK[r]) for e in encoded):
-        raise FormatError("malformed_base64url", "Disclosure is not strict base64url")
-    a2b, to_std, pad = binascii.a2b_base64, _B64URL_TO_STD, _PAD
     try:
-        texts = [a2b(e.translate(to_std) + pad[len(e) & 3], strict_mode=True).decode("utf-8") for e in encoded]
-    except binascii.Error as exc:
+        region = "".join(d + "~" for d in disclosures).encode("ascii")
+    except UnicodeEncodeError as exc:
         raise FormatError("malformed_base64url", "Disclosure is not strict base64url") from exc
+    if b"=" in region or b"+" in region or b"/" in region or b"~~" in region or region.startswith(b"~"):
+        raise FormatError("malformed_base64url", "Disclosure is not strict base64url")
+    return _digest_region(region, sd_alg)
+
+
+def _digest_region(region: bytes, sd_alg: str) -> dict[str, list[Any]]:
+    """Digest and decode the Disclosures ``b"D1~D2~...~Dn~"`` of a presentation: the hot loop of verification.
+
+    The caller (:func:`split_sd_jwt`) made sure the region is ASCII without '=', '+', '/' or empty Disclosures.
+    Every step runs over all Disclosures at once through C functions (``map``, ``bytes`` methods), so the
+    interpreter does no work per Disclosure:
+
+    * digests (RFC 9901 §4.2.3): hash each encoded Disclosure, base64url every digest in one string;
+    * base64url (RFC 4648 §5, strict): each Disclosure gets ``==`` appended and is decoded leniently (surplus
+      padding is ignored, a length of 4k+1 fails); then all decoded values are re-encoded in one string that must
+      equal the input exactly, which refuses foreign characters and non-canonical trailing bits alike;
+    * UTF-8 and JSON (the C scanner, duplicate member names refused); a value followed by anything (whitespace,
+      trailing garbage) goes through the full decoder, which accepts surrounding whitespace only;
+    * shape: ``[salt, value]`` or ``[salt, name, value]`` with string salt (names are checked where used).
+    """
+    pieces = region.split(b"~")
+    pieces.pop()  # the region ends in "~"
+    count = len(pieces)
+    b2a = binascii.b2a_base64
+    # b2a_base64 ends each digest in "\n": one translate drops the padding, one split separates them.
+    digests = (
+        b"".join(map(b2a, map(_HASH_DIGEST, map(_HASHES[sd_alg], pieces))))
+        .translate(_STD_TO_B64URL, b"=")
+        .decode("ascii")
+        .split("\n")
+    )
+    std = region.translate(_B64URL_TO_STD)
+    try:
+        raw = list(map(binascii.a2b_base64, std.replace(b"~", b"==~").split(b"~")))
+    except (binascii.Error, ValueError) as exc:
+        raise FormatError("malformed_base64url", "Disclosure is not strict base64url") from exc
+    raw.pop()
+    if b"".join(map(b2a, raw)).replace(b"=", b"") != std.replace(b"~", b"\n"):
+        raise FormatError("malformed_base64url", "Disclosure is not strict base64url")
+    try:
+        texts = list(map(_UTF8_DECODE, raw))
     except ValueError as exc:  # UnicodeDecodeError
         raise FormatError("malformed_disclosure", "Disclosure is not UTF-8") from exc
-    scan = _SCAN
     try:
-        scanned = [scan(t, 0) for t in texts]
-        contents = [c for c, _ in scanned]
-        if [e for _, e in scanned] != [len(t) for t in texts]:  # surrounding whitespace, or trailing garbage
+        scanned = list(map(_SCAN, texts, _ZEROS))
+        if list(map(len, texts)) == list(map(_SECOND, scanned)):
+            contents = list(map(_FIRST, scanned))
+        else:  # surrounding whitespace, or trailing garbage
             contents = [_STRICT_JSON.decode(t) for t in texts]
     except (ValueError, RecursionError, StopIteration) as exc:
         raise FormatError("malformed_disclosure", "Disclosure is not valid JSON") from exc
-    if any(
-        type(c) is not list
-        or not 2 <= len(c) <= 3
-        or type(c[0]) is not str
-        or (len(c) == 3 and (type(c[1]) is not str or c[1] in _RESERVED_NAMES))
-        for c in contents
+    if (
+        set(map(type, contents)) != _ONLY_LIST
+        or not _DISCLOSURE_LENGTHS.issuperset(map(len, contents))
+        or set(map(type, map(_FIRST, contents))) != _ONLY_STR
     ):
-        for c in contents:
-            if type(c) is list and len(c) == 3 and type(c[1]) is str and c[1] in _RESERVED_NAMES:
-                raise FormatError("reserved_claim_name", "Disclosure uses a reserved claim name")
-        raise FormatError("malformed_disclosure", "Disclosure must be [salt, (name,) value]")
-    # base64url of every digest in one call: zero bytes pad each digest to whole 3-byte groups, so each encodes
-    # to ``step`` characters of which the first ``keep`` are exactly its unpadded base64url (RFC 4648 §5).
-    size = len(hashes[0])
-    zeros = b"\0" * (-size % 3)
-    step, keep = (size + len(zeros)) // 3 * 4, (size * 4 + 2) // 3
-    joined = binascii.b2a_base64(zeros.join(hashes) + zeros, newline=False).translate(_STD_TO_B64URL).decode("ascii")
-    by_digest = {joined[i : i + keep]: c for i, c in zip(range(0, len(joined), step), contents, strict=True)}
-    if len(by_digest) != len(contents):
+        _check_contents(contents)
+    digests.pop()
+    by_digest = dict(zip(digests, contents, strict=True))
+    if len(by_digest) != count:
         raise FormatError("duplicate_disclosure", "the same Disclosure is presented twice")
     return by_digest
 
 
-_TRAILING_MASK: Final = (0, 0, 0x0F, 0x03)
+def _check_contents(contents: Sequence[Any]) -> None:
+    """Raise the error for the first ill-formed decoded Disclosure (RFC 9901 §7.1 step 3), if any."""
+    for c in contents:
+        if type(c) is list and len(c) == 3 and type(c[1]) is str and c[1] in _RESERVED_NAMES:
+            raise FormatError("reserved_claim_name", "Disclosure uses a reserved claim name")
+    for c in contents:
+        if type(c) is not list or not 2 <= len(c) <= 3 or type(c[0]) is not str or (
+            len(c) == 3 and type(c[1]) is not str
+        ):
+            raise FormatError("malformed_disclosure", "Disclosure must be [salt, (name,) value]")
+
+
+_HASH_DIGEST: Final[Callable[[Any], bytes]] = type(hashlib.sha256()).digest
+_UTF8_DECODE: Final[Callable[[bytes], str]] = bytes.decode
+_ZEROS: Final = itertools.repeat(0)
+_FIRST: Final = operator.itemgetter(0)
+_SECOND: Final = operator.itemgetter(1)
+_ONLY_LIST: Final = {list}
+_ONLY_STR: Final = {str}
+_DISCLOSURE_LENGTHS: Final = frozenset({2, 3})
+
+
 _B64URL_TO_STD: Final = bytes.maketrans(b"-_", b"+/")
-_PAD: Final = (b"", b"", b"==", b"=")
-_B64URL_VALUE_B: Final = bytes(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".find(chr(c)) & 0xFF for c in range(256)
-)
 
 
 def _decode_disclosure(encoded: str, *, alphabet_checked: bool = False) -> list[Any]:
@@ -413,15 +453,17 @@ class StatusReference:
 def iss_matches_leaf(iss: str, leaf: x509.Certificate) -> bool:
     """SD-JWT VC draft-13 §3.5 (X.509 certificates): an ``iss`` that is a DNS URI (RFC 4501, ``dns:name``) must
     match a dNSName SAN of the leaf; any other ``iss`` must equal a uniformResourceIdentifier SAN."""
-    cache_key = (iss, leaf)
+    # Keyed by the leaf's identity (hashing a certificate costs microseconds); the entry holds the leaf, so the
+    # id cannot be reused while it is cached.
+    cache_key = (iss, id(leaf))
     known = _ISS_CACHE.get(cache_key)
-    if known is None:
-        known = _iss_matches_leaf(iss, leaf)
+    if known is None or known[0] is not leaf:
+        known = (leaf, _iss_matches_leaf(iss, leaf))
         bounded_put(_ISS_CACHE, cache_key, known, 256)
-    return known
+    return known[1]
 
 
-_ISS_CACHE: dict[tuple[str, x509.Certificate], bool] = {}
+_ISS_CACHE: dict[tuple[str, int], tuple[x509.Certificate, bool]] = {}
 
 
 def _iss_matches_leaf(iss: str, leaf: x509.Certificate) -> bool:
@@ -685,6 +727,8 @@ class _Processor:
                 if len(content) != 3:
                     raise FormatError("disclosure_type_mismatch", "array-element Disclosure used for a property")
                 name = content[1]
+                if type(name) is not str or name in _RESERVED_NAMES:
+                    raise FormatError("malformed_disclosure", "Disclosure claim name must be a claim name")
                 if name in out:
                     raise FormatError("duplicate_claim_name", "a disclosed claim name already exists")
                 child_path = (*path, name)
@@ -724,26 +768,18 @@ def _check_times(payload: Mapping[str, Any], now: datetime, skew: timedelta, *, 
     check_time_claims(payload, now, clock_skew=skew, require_exp=require_exp, code_prefix="sd_jwt")
 
 
-def _verify_kb(
-    kb_jwt: str,
-    parts: SdJwtParts,
-    cnf: Any,
-    sd_alg: str,
+def _check_kb(
+    kb: ParsedJWS,
+    sd_hash_digest: bytes,
     *,
-    aud: str | None,
-    nonce: str | None,
+    aud: str,
+    nonce: str,
     now_ts: float,
     skew: float,
     max_age: float,
 ) -> KeyBinding:
-    """RFC 9901 §7.3: KB-JWT typ, signature by the ``cnf`` key, ``aud``, ``nonce``, fresh ``iat``, ``sd_hash``."""
-    if aud is None or nonce is None:
-        raise FormatError("kb_expectations_missing", "verifying a Key Binding JWT needs the expected aud and nonce")
-    if not isinstance(cnf, dict) or not isinstance(cnf.get("jwk"), dict):
-        raise FormatError("invalid_cnf", "the credential has no usable cnf.jwk")
-    holder_key = public_key_from_jwk(cnf["jwk"])
-    kb = parse_compact(kb_jwt, typ=KB_JWT_TYP)
-    verify_signature(holder_key, kb.alg, kb.signature, kb.signing_input)
+    """RFC 9901 §7.3 after the signature check: ``aud``, ``nonce``, fresh ``iat`` and ``sd_hash`` (the digest of
+    the presentation up to the KB-JWT, computed by the caller)."""
     p = kb.payload
     if p.get("aud") != aud:
         raise FormatError("kb_aud_mismatch", "Key Binding JWT is for another audience")
@@ -757,7 +793,7 @@ def _verify_kb(
     if iat < now_ts - max_age - skew:
         raise FormatError("kb_stale", "Key Binding JWT is too old")
     sd_hash = p.get("sd_hash")
-    if not isinstance(sd_hash, str) or not secrets.compare_digest(sd_hash, _sd_hash(parts.presented, sd_alg)):
+    if type(sd_hash) is not str or not secrets.compare_digest(sd_hash, _b64_digest(sd_hash_digest)):
         raise FormatError("kb_sd_hash_mismatch", "Key Binding JWT sd_hash does not match the presentation")
     return KeyBinding(aud, nonce, int(iat), kb.header)
 
@@ -824,59 +860,87 @@ def _verify(
     kb_max_age: timedelta,
     clock_skew: timedelta,
 ) -> VerifiedSdJwt:
-    verified = verify_parsed(issuer, key=key, trust=trust, now=now)
+    """RFC 9901 §7.1-§7.3. Order: everything needed for the two signature checks is parsed first, then both
+    signatures are checked back to back (fewer switches between OpenSSL and the interpreter), then the claims;
+    a forged issuer JWT or Key Binding JWT costs no Disclosure processing."""
     payload = issuer.payload
     sd_alg = payload.get("_sd_alg", DEFAULT_SD_ALG)
-    if not isinstance(sd_alg, str) or sd_alg not in _HASHES:
+    if type(sd_alg) is not str or sd_alg not in _HASHES:
         raise FormatError("unsupported_sd_alg", "unsupported _sd_alg")
-    # Both signature checks run back to back (before the Disclosures are processed): fewer switches between
-    # OpenSSL and the interpreter, and a forged Key Binding JWT costs no Disclosure processing.
-    now_ts = now.timestamp()
-    skew = clock_skew.total_seconds()
-    _check_times(payload, now, clock_skew, require_exp=require_exp)
-
     cnf = payload.get("cnf")
-    if cnf is not None and not isinstance(cnf, dict):
+    if cnf is not None and type(cnf) is not dict:
         raise FormatError("invalid_cnf", "cnf must be an object")
-    need_kb = cnf is not None if require_key_binding is None else require_key_binding
-    key_binding = None
-    if parts.kb_jwt is not None:
+    kb_jwt = parts.kb_jwt
+    kb = None
+    if kb_jwt is not None:
         if require_key_binding is False:
             raise FormatError("unexpected_key_binding", "a Key Binding JWT was not expected here")
         if cnf is None:
             raise FormatError("missing_cnf", "Key Binding JWT present but the credential has no cnf")
-        key_binding = _verify_kb(
-            parts.kb_jwt,
-            parts,
-            cnf,
-            sd_alg,
-            aud=aud,
-            nonce=nonce,
-            now_ts=now_ts,
-            skew=skew,
-            max_age=kb_max_age.total_seconds(),
-        )
-    elif need_kb:
+        if aud is None or nonce is None:
+            raise FormatError("kb_expectations_missing", "verifying a Key Binding JWT needs the expected aud and nonce")
+        holder_jwk = cnf.get("jwk")
+        if type(holder_jwk) is not dict:
+            raise FormatError("invalid_cnf", "the credential has no usable cnf.jwk")
+        holder_key = public_key_from_jwk(holder_jwk)
+        kb = parse_compact(kb_jwt, typ=KB_JWT_TYP)
+    elif (cnf is not None) if require_key_binding is None else require_key_binding:
         raise FormatError("key_binding_required", "a Key Binding JWT is required")
 
-    by_digest = _digest_disclosures(parts.disclosures, sd_alg)
+    leaf = None
+    if key is None:
+        if trust is None:
+            raise FormatError("missing_key", "no key and no trust anchors to verify the JWS with")
+        key, leaf = resolve_x5c_key(issuer.header, trust, now, issuer.header_b64)
+    signing_input = issuer.signing_input
+    sd_hash_digest = None
+    if kb is not None and sd_alg == "sha-256" and issuer.alg == "ES256":
+        # sd_hash covers the presentation up to the KB-JWT, which starts with the issuer's signing input: one
+        # SHA-256 pass serves both (the issuer signature is verified on the digest).
+        h = hashlib.sha256(signing_input)
+        verify_signature_digest(key, "ES256", issuer.signature, h.digest())
+        h.update(parts.presented[len(signing_input) :].encode("ascii"))
+        sd_hash_digest = h.digest()
+    else:
+        verify_signature(key, issuer.alg, issuer.signature, signing_input)
+    key_binding = None
+    if kb is not None:
+        verify_signature(holder_key, kb.alg, kb.signature, kb.signing_input)
+        if sd_hash_digest is None:
+            sd_hash_digest = _HASHES[sd_alg](parts.presented.encode("ascii")).digest()
+        key_binding = _check_kb(
+            kb,
+            sd_hash_digest,
+            aud=str(aud),  # checked above: not None
+            nonce=str(nonce),
+            now_ts=now.timestamp(),
+            skew=clock_skew.total_seconds(),
+            max_age=kb_max_age.total_seconds(),
+        )
+    _check_times(payload, now, clock_skew, require_exp=require_exp)
+
+    by_digest = _disclosures_of(parts, sd_alg)
     proc = _Processor(by_digest)
-    claims = proc.obj(payload, (), 0)
-    if proc.used != len(by_digest):
-        raise FormatError("unreferenced_disclosure", "a Disclosure is not referenced by any digest")
+    try:
+        claims = proc.obj(payload, (), 0)
+        if proc.used != len(by_digest):
+            raise FormatError("unreferenced_disclosure", "a Disclosure is not referenced by any digest")
+    except FormatError:
+        _check_contents(list(by_digest.values()))  # an ill-formed Disclosure is the first error to report
+        raise
 
     iss = payload.get("iss")
-    if iss is not None and not isinstance(iss, str):
+    if iss is not None and type(iss) is not str:
         raise FormatError("invalid_claim", "iss must be a string")
     vct = payload.get("vct")
-    if vct is not None and not isinstance(vct, str):
+    if vct is not None and type(vct) is not str:
         raise FormatError("invalid_claim", "vct must be a string")
     status = _parse_status(payload["status"]) if "status" in payload else None
     return VerifiedSdJwt(
         claims=claims,
         header=issuer.header,
-        issuer_key=verified.key,
-        leaf=verified.leaf,
+        issuer_key=key,
+        leaf=leaf,
         iss=iss,
         vct=vct,
         cnf=cnf,
@@ -884,6 +948,17 @@ def _verify(
         disclosed_paths=tuple(proc.paths),
         key_binding=key_binding,
     )
+
+
+def _disclosures_of(parts: SdJwtParts, sd_alg: str) -> dict[str, list[Any]]:
+    """The decoded Disclosures of ``parts`` by digest, from the presentation text when it is known."""
+    if not parts.disclosures:
+        return {}
+    presented = parts.presented_text
+    if presented is None:
+        return _digest_disclosures(parts.disclosures, sd_alg)
+    # split_sd_jwt checked the whole text: ASCII, no '=', '+' or '/', no empty Disclosure
+    return _digest_region(presented[len(parts.issuer_jwt) + 1 :].encode("ascii"), sd_alg)
 
 
 def verify_sd_jwt_vc(

@@ -254,22 +254,29 @@ class ChainValidator:
 
     def validated_path(self, chain_der: Sequence[bytes], *, now: datetime) -> tuple[x509.Certificate, ...]:
         """Like :meth:`validate` but returns the whole built path: leaf, intermediates, anchor."""
-        now = _utc(now)
-        if isinstance(chain_der, bytes | str) or not isinstance(chain_der, Sequence):
-            raise PKIError("malformed_certificate", "chain must be a sequence of DER certificates")
-        if not chain_der:
-            raise PKIError("malformed_certificate", "empty chain")
-        if len(chain_der) > MAX_CHAIN_LENGTH:
-            raise PKIError("chain_too_long", "the chain has too many certificates")
-        if not all(isinstance(d, bytes) for d in chain_der):
-            raise PKIError("malformed_certificate", "chain entries must be DER bytes")
-        key = (self.anchor_digest, tuple(chain_der))
+        # Written for the cache hit, which runs on every presentation: exact type checks first, the general
+        # ones only for other inputs.
+        if type(now) is not datetime or now.tzinfo is None:
+            now = _utc(now)
+        if type(chain_der) is not tuple or not 0 < len(chain_der) <= MAX_CHAIN_LENGTH:
+            if isinstance(chain_der, bytes | str) or not isinstance(chain_der, Sequence):
+                raise PKIError("malformed_certificate", "chain must be a sequence of DER certificates")
+            if not chain_der:
+                raise PKIError("malformed_certificate", "empty chain")
+            if len(chain_der) > MAX_CHAIN_LENGTH:
+                raise PKIError("chain_too_long", "the chain has too many certificates")
+            chain_der = tuple(chain_der)
+        for d in chain_der:
+            if type(d) is not bytes and not isinstance(d, bytes):
+                raise PKIError("malformed_certificate", "chain entries must be DER bytes")
+        key = (self.anchor_digest, chain_der)
         if self._cache_size:
             with self._lock:
                 entry = self._cache.get(key)
                 if entry is not None:
                     self._cache.move_to_end(key)
             if entry is not None:
+                # aware datetimes compare across time zones
                 if now < entry.not_before:
                     raise PKIError("certificate_not_yet_valid", "a certificate of the path is not yet valid")
                 if now > entry.not_after:
@@ -277,6 +284,7 @@ class ChainValidator:
                 self.hits += 1
                 return entry.path
         self.misses += 1
+        now = now.astimezone(UTC)
         certs = [cert_from_der(d) for d in chain_der]
         path = self._build(certs, now)
         if self._cache_size:
