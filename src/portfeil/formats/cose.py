@@ -277,8 +277,14 @@ def _raw_sign(key: PrivateKey, alg: int, data: bytes) -> bytes:
     return key.sign(data)
 
 
+_EC_PUBLIC_TYPE: Final = type(ec.derive_private_key(1, ec.SECP256R1()).public_key())
+"""The concrete class of ``cryptography``'s EC public keys (an exact type check is cheaper than the ABC's)."""
+_EC_ALG_CURVES: Final = {ALG_ES256: ec.SECP256R1, ALG_ES384: ec.SECP384R1}
+
+
 def _raw_verify(key: PublicKey, alg: int, signature: bytes, data: bytes) -> None:
-    _check_key_matches_alg(key, alg)
+    if type(key) is not _EC_PUBLIC_TYPE or type(key.curve) is not _EC_ALG_CURVES.get(alg):
+        _check_key_matches_alg(key, alg)
     try:
         if isinstance(key, ec.EllipticCurvePublicKey):
             size = (key.curve.key_size + 7) // 8
@@ -504,6 +510,10 @@ def cose_key_from_public_key(key: PublicKey) -> dict[int, Any]:
     return {1: _KTY_OKP, -1: _OKP_ED25519 if isinstance(key, ed25519.Ed25519PublicKey) else _OKP_ED448, -2: raw}
 
 
+_EC2_KEY_CACHE: dict[tuple[int, bytes], ec.EllipticCurvePublicKey] = {}
+_EC2_KEY_CACHE_MAX: Final = 1024
+
+
 def public_key_from_cose_key(cose_key: Any) -> PublicKey:
     """The public key of a COSE_Key map (RFC 9053 §7); refuses private parts, unknown kty/crv, bad points."""
     if not isinstance(cose_key, Mapping):
@@ -525,7 +535,20 @@ def public_key_from_cose_key(cose_key: Any) -> PublicKey:
                 point = (b"\x03" if y else b"\x02") + x
             else:
                 raise FormatError("cose_bad_key", "EC2 y coordinate missing or of wrong size")
-            return ec.EllipticCurvePublicKey.from_encoded_point(curve_cls(), point)
+            # A verifier meets the same device and issuer keys again and again: remember validated points by
+            # their exact encoding. This saves the point validation and, more, the first-use cost of a fresh
+            # OpenSSL key object (a verification with a new key object is ~30 % slower than with a used one).
+            cache_key = (crv, point)
+            cached = _EC2_KEY_CACHE.get(cache_key)
+            if cached is None:
+                cached = ec.EllipticCurvePublicKey.from_encoded_point(curve_cls(), point)
+                if len(_EC2_KEY_CACHE) >= _EC2_KEY_CACHE_MAX:
+                    try:
+                        _EC2_KEY_CACHE.pop(next(iter(_EC2_KEY_CACHE)), None)
+                    except (RuntimeError, StopIteration):  # resized by another thread meanwhile
+                        _EC2_KEY_CACHE.clear()
+                _EC2_KEY_CACHE[cache_key] = cached
+            return cached
         if kty == _KTY_OKP and isinstance(x, bytes):
             if crv == _OKP_ED25519:
                 return ed25519.Ed25519PublicKey.from_public_bytes(x)
