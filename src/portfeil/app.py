@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from portfeil.context import AppContext
@@ -35,6 +37,10 @@ SERVICE_MODULES: tuple[str, ...] = (
 )
 
 MAX_BODY_BYTES = 1_000_000
+
+#: How ``portfeil serve --workers N`` tells each server process what to run (see :func:`app_from_environment`).
+SERVE_SERVICE_ENV = "PORTFEIL_SERVE_SERVICE"
+SERVE_OUTBOX_ENV = "PORTFEIL_SERVE_OUTBOX"
 
 
 class BodyLimit:
@@ -62,6 +68,90 @@ class BodyLimit:
         await self.app(scope, receive, send)
 
 
+class ServiceDispatch:
+    """Sends a request whose first path segment belongs to exactly one service straight to that service's own
+    application, so that routing scans only that service's routes instead of every route of the whole system.
+
+    The combined application keeps every route (OpenAPI, docs, and any path this index does not claim); each
+    per-service application has the same error handlers and shares the combined application's ``state``.
+    """
+
+    def __init__(self, app: ASGIApp, *, by_segment: dict[str, ASGIApp]) -> None:
+        self.app = app
+        self.by_segment = by_segment
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            end = path.find("/", 1)
+            target = self.by_segment.get(path[1:] if end < 0 else path[1:end])
+            if target is not None:
+                await target(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _first_segments(routes: Iterable[BaseRoute]) -> set[str]:
+    """The first path segment of every route ("" for ``/``). Routes without a path (an included router) are not
+    expected here: callers pass an application's own routes or a service router's routes."""
+    segments = set()
+    for route in routes:
+        path = getattr(route, "path", None)
+        if path is None:
+            raise TypeError(f"cannot index a route without a path: {route!r}")
+        end = path.find("/", 1)
+        segments.add(path[1:] if end < 0 else path[1:end])
+    return segments
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(PortfeilError)
+    async def portfeil_error(_request: Request, exc: PortfeilError) -> JSONResponse:
+        # Some errors carry response headers the protocol asks for (DPoP-Nonce, WWW-Authenticate).
+        headers = getattr(exc, "headers", None)
+        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers or None)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = [".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()]
+        return JSONResponse(
+            {
+                "error": "invalid_request",
+                "error_description": "the request is malformed",
+                "details": {"fields": fields},
+            },
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse({"error": code, "error_description": str(exc.detail)}, status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", exc_info=exc, extra={"event": "unhandled_error"})
+        return JSONResponse({"error": "server_error", "error_description": "internal error"}, status_code=500)
+
+
+def _service_apps(app: FastAPI, routers: list[list[APIRouter]], taken: set[str]) -> dict[str, ASGIApp]:
+    """One routing-only application per service (the same router objects as the combined application), indexed by
+    the first path segments that only that service uses (a segment two services share, or one ``taken`` by the
+    combined application itself, stays with the combined application)."""
+    owners: dict[str, list[FastAPI]] = {}
+    for service_routers in routers:
+        sub = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+        sub.state = app.state
+        _install_error_handlers(sub)
+        segments: set[str] = set()
+        for router in service_routers:
+            segments |= _first_segments(router.routes)
+            sub.include_router(router)
+        for segment in segments:
+            owners.setdefault(segment, []).append(sub)
+    return {seg: subs[0] for seg, subs in owners.items() if len(subs) == 1 and seg not in taken}
+
+
 def load_services(only: str | None = None) -> list[Service]:
     services = [importlib.import_module(m).SERVICE for m in SERVICE_MODULES]
     if only is not None:
@@ -69,6 +159,15 @@ def load_services(only: str | None = None) -> list[Service]:
         if not services:
             raise PortfeilError("unknown_service", f"no service named {only!r}")
     return services
+
+
+async def set_up_services(ctx: AppContext, service: str | None = None) -> None:
+    """Run every service's start-up once (create keys and CAs on first start). ``serve --workers N`` calls this in
+    the parent first, so that N processes starting together only load what exists instead of racing to create it."""
+    for svc in load_services(service):
+        if svc.setup is not None:
+            await svc.setup(ctx)
+    await ctx.db.dispose()
 
 
 def create_app(ctx: AppContext, *, service: str | None = None, run_worker: bool = False) -> FastAPI:
@@ -100,39 +199,12 @@ def create_app(ctx: AppContext, *, service: str | None = None, run_worker: bool 
     app.state.services = services
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
 
-    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
-
-    @app.exception_handler(PortfeilError)
-    async def portfeil_error(_request: Request, exc: PortfeilError) -> JSONResponse:
-        # Some errors carry response headers the protocol asks for (DPoP-Nonce, WWW-Authenticate).
-        headers = getattr(exc, "headers", None)
-        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers or None)
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        fields = [".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()]
-        return JSONResponse(
-            {
-                "error": "invalid_request",
-                "error_description": "the request is malformed",
-                "details": {"fields": fields},
-            },
-            status_code=422,
-        )
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse({"error": code, "error_description": str(exc.detail)}, status_code=exc.status_code)
-
-    @app.exception_handler(Exception)
-    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error", exc_info=exc, extra={"event": "unhandled_error"})
-        return JSONResponse({"error": "server_error", "error_description": "internal error"}, status_code=500)
+    _install_error_handlers(app)
 
     @app.get("/health", tags=["health"], summary="Liveness: the process answers")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "services": [s.name for s in services]}
+        # The process id tells an operator (and a test) which of `serve --workers N` processes answered.
+        return {"status": "ok", "services": [s.name for s in services], "pid": os.getpid()}
 
     @app.get("/ready", tags=["health"], summary="Readiness: database reachable and migrations applied")
     async def ready() -> JSONResponse:
@@ -149,7 +221,26 @@ def create_app(ctx: AppContext, *, service: str | None = None, run_worker: bool 
     async def home(request: Request) -> Response:
         return render(request, "home.html", services=services)
 
-    for svc in services:
-        for router in svc.routers(ctx):
+    own = _first_segments(app.routes)
+    routers = [svc.routers(ctx) for svc in services]
+    for service_routers in routers:
+        for router in service_routers:
             app.include_router(router)
+    # Middleware added last runs first: the body limit, then the dispatch that lets most requests skip the
+    # combined router.
+    app.add_middleware(ServiceDispatch, by_segment=_service_apps(app, routers, own))
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """uvicorn factory for ``portfeil serve --workers N``: settings from ``PORTFEIL_*``, the service and whether to
+    run the outbox worker from :data:`SERVE_SERVICE_ENV` / :data:`SERVE_OUTBOX_ENV` (migrations already applied)."""
+    from portfeil.context import make_context
+    from portfeil.logs import configure_logging
+    from portfeil.settings import get_settings
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    service = os.environ.get(SERVE_SERVICE_ENV) or None
+    return create_app(make_context(settings), service=service, run_worker=os.environ.get(SERVE_OUTBOX_ENV) == "1")

@@ -51,7 +51,8 @@ def serve(
     host: str = typer.Option(None, help="Interface to listen on (default PORTFEIL_HOST)."),
     port: int = typer.Option(None, help="Port (default PORTFEIL_PORT)."),
     service: str = typer.Option(None, help="Run only this service (default: all)."),
-    worker: bool = typer.Option(True, help="Run the outbox worker in this process."),
+    worker: bool = typer.Option(True, help="Run the outbox worker (in every process; deliveries are idempotent)."),
+    workers: int = typer.Option(1, min=1, max=64, help="Server processes sharing the port (one per core)."),
 ) -> None:
     """Run the HTTP services (all in one process, or one with --service)."""
     settings = get_settings()
@@ -59,19 +60,33 @@ def serve(
         settings.host = host
     if port:
         settings.port = port
-    _serve(make_context(settings), service=service, worker=worker)
+    _serve(make_context(settings), service=service, worker=worker, workers=workers)
 
 
-def _serve(ctx: AppContext, *, service: str | None, worker: bool) -> None:
+def _serve(ctx: AppContext, *, service: str | None, worker: bool, workers: int = 1) -> None:
+    import os
+
     import uvicorn
 
-    from portfeil.app import create_app
+    from portfeil.app import SERVE_OUTBOX_ENV, SERVE_SERVICE_ENV, create_app, set_up_services
     from portfeil.db import migrate as do_migrate
 
     configure_logging(ctx.settings.log_level, ctx.settings.log_json)
     run(do_migrate(ctx.db.url))
-    application = create_app(ctx, service=service, run_worker=worker)
-    uvicorn.run(application, host=ctx.settings.host, port=ctx.settings.port, log_config=None, access_log=False)
+    host, port = ctx.settings.host, ctx.settings.port
+    if workers == 1:
+        application = create_app(ctx, service=service, run_worker=worker)
+        uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
+        return
+    # Several processes: keys and CAs are created here once, then each process builds its own application from
+    # the environment (uvicorn imports the factory).
+    run(set_up_services(ctx, service))
+    os.environ[SERVE_SERVICE_ENV] = service or ""
+    os.environ[SERVE_OUTBOX_ENV] = "1" if worker else "0"
+    os.environ["PORTFEIL_DATABASE_URL"] = ctx.db.url
+    # A process still importing on a busy machine answers uvicorn's health check late: allow a minute, not 5 s.
+    uvicorn.run("portfeil.app:app_from_environment", factory=True, workers=workers, host=host, port=port,
+                log_config=None, access_log=False, timeout_worker_healthcheck=60)
 
 
 @app.command()

@@ -100,3 +100,49 @@ async def test_error_headers_reach_the_response(ctx: AppContext) -> None:
     assert r.status_code == 400
     assert r.headers["DPoP-Nonce"] == "n-1"
     assert r.json()["error"] == "use_dpop_nonce"
+
+
+def _dispatch(app: object) -> dict[str, object]:
+    from portfeil.app import ServiceDispatch
+
+    for m in app.user_middleware:  # type: ignore[attr-defined]
+        if m.cls is ServiceDispatch:
+            return dict(m.kwargs["by_segment"])
+    raise AssertionError("no ServiceDispatch middleware")
+
+
+def test_dispatch_indexes_each_services_own_segments(ctx: AppContext) -> None:
+    index = _dispatch(create_app(ctx))
+    for segment in ("issuer", "verifier", "trust", "eid", "wallet", "demo"):
+        assert segment in index, segment
+    # The combined application's own paths are never taken away from it.
+    for own in ("", "health", "ready", "static", "docs", "openapi.json", "redoc"):
+        assert own not in index, own
+    # One application per service: every issuer path goes to the same one.
+    assert index["issuer"] is not index["verifier"]
+
+
+def test_a_segment_two_services_share_stays_with_the_combined_app(ctx: AppContext) -> None:
+    from fastapi import APIRouter
+
+    from portfeil.app import _service_apps
+
+    a, b = APIRouter(), APIRouter()
+    a.add_api_route("/shared/a", lambda: None)
+    a.add_api_route("/only-a/x", lambda: None)
+    b.add_api_route("/shared/b", lambda: None)
+    app = create_app(ctx)
+    index = _service_apps(app, [[a], [b]], taken={"health"})
+    assert set(index) == {"only-a"}
+
+
+async def test_dispatched_paths_keep_body_limit_and_json_errors(client: httpx.AsyncClient) -> None:
+    big = await client.post("/issuer/token", content=b"x" * 2_000_001)
+    assert big.status_code == 413
+    assert big.json()["error"] == "request_too_large"
+    missing = await client.get("/issuer/no-such-endpoint")
+    assert missing.status_code == 404
+    assert missing.json()["error"] == "not_found"
+    wrong_method = await client.get("/issuer/token")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"] == "method_not_allowed"
