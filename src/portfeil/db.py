@@ -102,6 +102,9 @@ class Database:
         self.pg_schema = pg_schema
         self.engine = make_engine(url, pg_schema=pg_schema, **engine_kwargs)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Same pool, no BEGIN/COMMIT around statements: see session().
+        self._autocommit = async_sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+                                              expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -109,11 +112,19 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessions() as session:
+        """A session in which every statement commits on its own: one round trip per statement instead of
+        BEGIN + statement + COMMIT/ROLLBACK. For reads (PostgreSQL's default READ COMMITTED gives each statement
+        its own snapshot inside a transaction too) and for writes that are one statement. Never for several
+        writes that must stand or fall together: :meth:`transaction` is for those."""
+        async with self._autocommit() as session:
             yield session
+
+    #: the same as :meth:`session`; the name says "a single-statement write" where that is the intent
+    autocommit = session
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session whose statements commit (or roll back) together when the block ends."""
         async with self.sessions() as session, session.begin():
             yield session
 

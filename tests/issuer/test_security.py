@@ -254,3 +254,32 @@ async def test_no_personal_data_in_logs(issuer: PidIssuer, wallet: Wallet, caplo
     assert caplog.records  # the flow does log
     for secret in (IVAN, "Иванов", "Иван", "Ivanov", "1985-06-25", "Шипка", offer.tx_code or "x"):
         assert secret not in text
+
+
+# --------------------------------------------------------------------------------------------- c_nonce (stateless)
+
+
+async def test_c_nonce_is_single_use_even_under_concurrent_consumption(issuer: PidIssuer) -> None:
+    nonce = await issuer.new_c_nonce()
+    results = await asyncio.gather(*(issuer.consume_c_nonce(nonce) for _ in range(8)))
+    assert results.count(True) == 1
+
+
+async def test_c_nonce_with_altered_expiry_or_mac_is_refused(issuer: PidIssuer, clock: FrozenClock) -> None:
+    from portfeil.formats.jws import b64url_decode, b64url_encode
+
+    raw = b64url_decode(await issuer.new_c_nonce())
+    later = (int.from_bytes(raw[:8], "big") + 3600).to_bytes(8, "big")
+    assert not await issuer.consume_c_nonce(b64url_encode(later + raw[8:]))  # expiry moved, old MAC
+    assert not await issuer.consume_c_nonce(b64url_encode(raw[:-1] + bytes([raw[-1] ^ 1])))  # MAC flipped
+    assert not await issuer.consume_c_nonce(b64url_encode(raw[:30]))  # truncated
+    assert not await issuer.consume_c_nonce("not base64url!")
+    assert await issuer.consume_c_nonce(b64url_encode(raw))  # the genuine one still works once
+
+
+async def test_c_nonce_of_another_issuer_key_is_refused(issuer: PidIssuer, ctx: AppContext) -> None:
+    from pydantic import SecretStr
+
+    other = PidIssuer(ctx.__class__(settings=ctx.settings.model_copy(
+        update={"keystore_passphrase": SecretStr("another-passphrase")}), db=ctx.db, clock=ctx.clock))
+    assert not await issuer.consume_c_nonce(await other.new_c_nonce())

@@ -22,18 +22,18 @@ import hmac
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from portfeil.context import AppContext
 from portfeil.errors import PortfeilError
+from portfeil.formats.errors import FormatError
+from portfeil.formats.jws import b64url_decode, b64url_encode
 from portfeil.formats.mdoc import StatusListReference, issue_mdoc
 from portfeil.formats.sdjwt import StatusReference, issue_sd_jwt_vc
 from portfeil.issuer import mapping
@@ -46,7 +46,6 @@ from portfeil.issuer.models import (
     IssCredential,
     IssDeferred,
     IssManualCheck,
-    IssNonce,
     IssOffer,
     IssPushedRequest,
     IssSeenJti,
@@ -169,9 +168,9 @@ class PidIssuer:
                                   ttl=self.settings.status_list_ttl_seconds, uri_for=ctx.url)
         secret = ctx.settings.keystore_passphrase.get_secret_value().encode()
         self._nonce_key = hmac.new(secret, b"portfeil issuer dpop nonce", hashlib.sha256).digest()
+        self._c_nonce_key = hmac.new(secret, b"portfeil issuer c_nonce", hashlib.sha256).digest()
         self._keys: IssuerKeys | None = None
         self._last_purge = 0.0
-        self._pg = ctx.db.dialect == "postgresql"
         #: test seam: called inside the recording transaction, after the credentials were signed
         self.before_record: Callable[[], None] | None = None
 
@@ -232,32 +231,25 @@ class PidIssuer:
 
     # ------------------------------------------------------------------------------------------ housekeeping
     async def _purge(self) -> None:
-        """Drop expired nonces and replay entries (at most once a minute)."""
+        """Drop expired replay entries (at most once a minute)."""
         if time.monotonic() - self._last_purge < 60:
             return
         self._last_purge = time.monotonic()
-        now = self.clock.now()
-        async with self.db.transaction() as s:
-            await s.execute(delete(IssNonce).where(IssNonce.expires_at < now))
-            await s.execute(delete(IssSeenJti).where(IssSeenJti.expires_at < now))
-
-    @asynccontextmanager
-    async def _ephemeral(self) -> AsyncIterator[AsyncSession]:
-        """A transaction for short-lived protocol state (nonces, replay entries). On PostgreSQL its commit does not
-        wait for the WAL flush (``synchronous_commit = off``): a crash can lose the last few hundred milliseconds
-        of nonces and ``jti`` entries, which at worst makes a wallet ask for a new nonce - while codes, tokens and
-        issued credentials keep fully durable commits."""
-        async with self.db.transaction() as s:
-            if self._pg:
-                await s.execute(text("SET LOCAL synchronous_commit = off"))
-            yield s
+        async with self.db.autocommit() as s:
+            await s.execute(delete(IssSeenJti).where(IssSeenJti.expires_at < self.clock.now()))
 
     async def _seen(self, scope: str, value: str, ttl: int = 600) -> bool:
-        """Replay check: True when ``value`` was already used in ``scope`` (records it otherwise)."""
+        """Replay check: True when ``value`` was already used in ``scope`` (records it otherwise).
+
+        One statement in its own transaction (one round trip). On PostgreSQL the table is UNLOGGED (migration
+        issuer_0002): its commits wait for no WAL flush, and a database crash empties it. That is harmless: what
+        must be single-use for good (pre-authorized and authorization codes, a token's use per configuration,
+        credentials) is recorded durably elsewhere; this table adds replay protection for DPoP proofs and
+        c_nonces within their short freshness windows."""
         try:
-            async with self._ephemeral() as s:
-                s.add(IssSeenJti(jti_hash=_h(scope + "\x00" + value),
-                                 expires_at=self.clock.now() + timedelta(seconds=ttl)))
+            async with self.db.autocommit() as s:
+                await s.execute(insert(IssSeenJti).values(
+                    jti_hash=_h(scope + "\x00" + value), expires_at=self.clock.now() + timedelta(seconds=ttl)))
         except IntegrityError:
             return True
         return False
@@ -343,18 +335,28 @@ class PidIssuer:
 
     # ------------------------------------------------------------------------------------------ c_nonce (§7)
     async def new_c_nonce(self) -> str:
+        """A ``c_nonce`` (§7.2) that needs no database write: its expiry, 16 random bytes and an HMAC of both under
+        a key derived from the keystore passphrase, base64url. Single use is enforced when a proof consumes it."""
         await self._purge()
-        value = secrets.token_urlsafe(32)
-        async with self._ephemeral() as s:
-            s.add(IssNonce(nonce_hash=_h(value),
-                           expires_at=self.clock.now() + timedelta(seconds=self.settings.c_nonce_lifetime_seconds)))
-        return value
+        expires = int(self.clock.timestamp()) + self.settings.c_nonce_lifetime_seconds
+        body = expires.to_bytes(8, "big") + secrets.token_bytes(16)
+        return b64url_encode(body + hmac.new(self._c_nonce_key, body, hashlib.sha256).digest()[:16])
 
     async def consume_c_nonce(self, value: str) -> bool:
-        async with self._ephemeral() as s:
-            result = await s.execute(delete(IssNonce).where(IssNonce.nonce_hash == _h(value),
-                                                            IssNonce.expires_at >= self.clock.now()))
-        return getattr(result, "rowcount", 0) == 1
+        """True once for a genuine, unexpired nonce of this issuer; False if forged, expired or already used."""
+        try:
+            raw = b64url_decode(value)
+        except FormatError:
+            return False
+        if len(raw) != 40:
+            return False
+        body, mac = raw[:24], raw[24:]
+        if not hmac.compare_digest(mac, hmac.new(self._c_nonce_key, body, hashlib.sha256).digest()[:16]):
+            return False
+        remaining = int.from_bytes(body[:8], "big") - int(self.clock.timestamp())
+        if remaining < 0:
+            return False
+        return not await self._seen("c_nonce", value, ttl=remaining + 1)
 
     async def nonce_endpoint(self) -> HttpAnswer:
         return HttpAnswer(200, oid4vci.nonce_response(await self.new_c_nonce()),

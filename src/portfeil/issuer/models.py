@@ -105,17 +105,9 @@ class IssTokenUse(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class IssNonce(Base):
-    """A one-time ``c_nonce`` (OpenID4VCI 1.0 §7) - stored hashed."""
-
-    __tablename__ = "iss_nonces"
-
-    nonce_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-
-
 class IssSeenJti(Base):
-    """Replay cache of DPoP proof and client-attestation PoP ``jti`` values (RFC 9449 §11.1)."""
+    """Replay cache (UNLOGGED on PostgreSQL): DPoP proof and client-attestation PoP ``jti`` values (RFC 9449
+    §11.1) and consumed ``c_nonce`` values, hashed with their scope."""
 
     __tablename__ = "iss_seen_jti"
 
