@@ -29,10 +29,12 @@ from portfeil.context import AppContext
 from portfeil.eid.demo import IssuedToHolder, issue_to_person
 from portfeil.eid.registry import EidRegistry
 from portfeil.issuer.lifecycle import credentials_of
+from portfeil.pki.certs import cert_to_pem
 from portfeil.pki.keystore import MemoryKeyStore
 from portfeil.protocols import oid4vci
 from portfeil.sources import registry as population
 from portfeil.sources.seed import seed_demo_persons
+from portfeil.trust.registry import TrustRegistry
 from portfeil.verifier.transactions import Verifier
 from portfeil.wallet.core import Wallet
 from portfeil.wallet.present import load_request, respond
@@ -103,7 +105,8 @@ async def _journey(ctx: AppContext, client: httpx.AsyncClient, tmp_path: Path) -
     # 3. a wallet in an encrypted directory, registered with the wallet provider (trust registry)
     wallet = Wallet.create(tmp_path / "wallet", "correct horse battery staple", kdf=FAST_KDF, http=client,
                            clock=ctx.clock)
-    await wallet.setup_from_registry(BASE + "/trust")
+    pin = cert_to_pem((await TrustRegistry.of(ctx)).scheme_operator_certificate())  # given out of band
+    await wallet.setup_from_registry(BASE + "/trust", scheme_operator=pin)
     assert wallet.meta.get("wallet_unit")
 
     # 4. a PID through the authorization code flow; the browser step goes through the issuer's pages

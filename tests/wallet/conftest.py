@@ -16,9 +16,11 @@ from fastapi import FastAPI
 from portfeil.app import create_app
 from portfeil.context import AppContext
 from portfeil.issuer.flows import PidIssuer
+from portfeil.pki.certs import cert_to_pem
 from portfeil.pki.keystore import MemoryKeyStore
 from portfeil.settings import Settings
 from portfeil.sources.seed import seed_demo_persons
+from portfeil.trust.registry import TrustRegistry
 from portfeil.verifier.transactions import Verifier
 from portfeil.wallet.core import Wallet
 from portfeil.wallet.store import KdfParams
@@ -61,6 +63,11 @@ class Env:
         return str(created.link)
 
 
+async def scheme_operator_pem(ctx: AppContext) -> bytes:
+    """The registry's list signing certificate, handed to the wallet out of band (the pin)."""
+    return cert_to_pem((await TrustRegistry.of(ctx)).scheme_operator_certificate())
+
+
 @pytest.fixture
 async def env(ctx: AppContext, keystores: dict[str, MemoryKeyStore], tmp_path: Path) -> AsyncIterator[Env]:
     ctx.services.update(keystores)
@@ -81,7 +88,9 @@ async def env(ctx: AppContext, keystores: dict[str, MemoryKeyStore], tmp_path: P
     party, _key = await verifier.register_party(name="Демо е-услуга", eik="175074752")
     wdir = tmp_path / "wallet"
     wallet = Wallet.create(wdir, PASS, kdf=FAST_KDF, http=client, clock=ctx.clock)
-    await wallet.setup_from_registry(BASE + "/trust")
+    pin = await scheme_operator_pem(ctx)
+    ctx.services["wallet.scheme_operator"] = pin  # wallets made in the UI pin it too
+    await wallet.setup_from_registry(BASE + "/trust", scheme_operator=pin)
     try:
         yield Env(ctx, app, client, issuer, verifier, party["id"], wallet, wdir, calls)
     finally:

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from portfeil.issuer.flows import PidIssuer
+from portfeil.pki.certs import cert_to_pem
 from portfeil.sources.seed import seed_demo_persons
+from portfeil.trust.registry import TrustRegistry
 from portfeil.wallet.service import UiState
 from tests.browser.conftest import LiveServer, axe_violations, browser_page, live_server  # noqa: F401
 
@@ -37,13 +39,17 @@ async def test_wallet_journey_in_browser(live_server: LiveServer, browser_page: 
     base = live_server.url
     ctx = live_server.ctx
     ctx.services["wallet.ui"] = UiState(tmp_path / "wallet")
+    ctx.services["wallet.scheme_operator"] = cert_to_pem((await TrustRegistry.of(ctx)).scheme_operator_certificate())
     await page.goto(f"{base}/wallet/?lang={lang}")
     assert await page.get_attribute("html", "lang") == lang
     await _scan(page)
     await page.fill("#passphrase", "a long passphrase 1")
     await page.fill("#passphrase2", "a long passphrase 1")
     await page.click("form[action='/wallet/create'] button")
-    await page.wait_for_url("**/wallet/", timeout=60000)
+    try:
+        await page.wait_for_url("**/wallet/", timeout=60000)
+    except Exception:  # noqa: BLE001 - Playwright's TimeoutError; an error page says why
+        pytest.fail(await page.inner_text("main"))
     await page.wait_for_selector("main h1")
     await _scan(page)
     # the PID provider makes an offer for Ivan (as at an eID desk)

@@ -16,6 +16,7 @@ from portfeil.pki.ca import create_root_ca
 from portfeil.pki.certs import cert_to_pem
 from portfeil.pki.roles import Role
 from portfeil.sources.seed import seed_demo_persons
+from portfeil.trust.registry import TrustRegistry
 from portfeil.verifier.transactions import Verifier
 from tests.browser.conftest import LiveServer, live_server  # noqa: F401
 
@@ -39,10 +40,16 @@ async def wallet_cli(wdir: Path, *args: str, passphrase: str = "cli passphrase 1
 async def test_cli_journey(live_server: LiveServer, tmp_path: Path) -> None:  # noqa: F811
     wdir = tmp_path / "w"
     ctx = live_server.ctx
-    code, out = await wallet_cli(wdir, "init", "--registry", live_server.url + "/trust")
+    pin = tmp_path / "scheme-operator.pem"
+    pin.write_bytes(cert_to_pem((await TrustRegistry.of(ctx)).scheme_operator_certificate()))
+    code, out = await wallet_cli(wdir, "init", "--registry", live_server.url + "/trust", "--scheme-operator", str(pin))
     assert code == 0, out
     assert out["anchors"] > 0
     assert out["wallet_unit_id"]
+    assert out["pinned_by"] == "file"
+    assert out["trust_on_first_use"] is False
+    assert set(out["lists"]) == {"pid-providers", "attestation-providers", "wallet-providers", "access-cas",
+                                 "registration-cas"}
     await seed_demo_persons(ctx.db, clock=ctx.clock)
     offer = await (await PidIssuer.of(ctx)).create_offer(IVAN)
     code, out = await wallet_cli(wdir, "accept", offer.uri, "--tx-code", offer.tx_code or "")
@@ -88,7 +95,28 @@ async def test_cli_rejects_wrong_passphrase_and_adds_anchor(tmp_path: Path) -> N
     code, out = await wallet_cli(wdir, "trust", "add", str(pem), "--role", "pid-provider")
     assert code == 0, out
     code, out = await wallet_cli(wdir, "trust", "list")
-    assert len(out["pid-provider"]) == 1
+    assert len(out["manual"]["pid-provider"]) == 1
+    assert out["anchors"] == {}
+    assert out["scheme_operator"]["pinned_by"] is None
     code, out = await wallet_cli(wdir, "trust", "add", str(pem), "--role", "nonsense")
     assert code == 1
     assert out["error"] == "unknown_role"
+
+
+async def test_cli_init_needs_a_pin_or_explicit_trust_on_first_use(live_server: LiveServer,  # noqa: F811
+                                                                   tmp_path: Path) -> None:
+    url = live_server.url + "/trust"
+    code, out = await wallet_cli(tmp_path / "a", "init", "--registry", url)
+    assert code == 1
+    assert out["error"] == "scheme_operator_not_pinned"
+    assert not (tmp_path / "a").exists()  # refused before anything was created
+    code, out = await wallet_cli(tmp_path / "b", "init", "--registry", url, "--trust-on-first-use")
+    assert code == 0, out
+    assert out["pinned_by"] == "trust_on_first_use"
+    assert out["trust_on_first_use"] is True
+    code, out = await wallet_cli(tmp_path / "b", "trust", "refresh")
+    assert code == 0, out
+    assert out["pinned_by"] == "trust_on_first_use"  # still shown as such later
+    code, listed = await wallet_cli(tmp_path / "b", "trust", "list")
+    assert listed["scheme_operator"]["pinned_by"] == "trust_on_first_use"
+    assert listed["lists"]["access-cas"]["stale"] is False

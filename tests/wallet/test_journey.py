@@ -85,7 +85,7 @@ async def test_rejects_request_beyond_registration(env: Env) -> None:
 async def test_rejects_untrusted_verifier(env: Env) -> None:
     uri, tx = await env.offer(["pid_sd_jwt"])
     await accept_offer(env.wallet, uri, tx_code=tx)
-    env.wallet.anchors.replace_all({"pid-provider": []})
+    env.wallet.anchors.forget_lists()
     with pytest.raises(WalletError) as exc:
         await load_request(env.wallet, await env.request())
     assert exc.value.code == "no_trust_anchors"

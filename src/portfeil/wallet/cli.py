@@ -63,14 +63,45 @@ def _out(data: Any, as_json: bool, text: str | None = None) -> None:
         console.print(text if text is not None else data)
 
 
+SchemeOperatorOption = typer.Option(
+    None, "--scheme-operator", envvar="PORTFEIL_WALLET_SCHEME_OPERATOR",
+    help="PEM file with the trust registry's scheme operator (list signing) certificate(s) to pin.")
+TofuOption = typer.Option(
+    False, "--trust-on-first-use",
+    help="Demo/test ecosystems only: pin the scheme operator certificate the registry itself announces.")
+
+
+def _read_pin(file: Path | None) -> bytes | None:
+    if file is None:
+        return None
+    try:
+        return file.read_bytes()
+    except OSError:
+        raise WalletError("file_unreadable", "the scheme operator file cannot be read") from None
+
+
+def _trust_text(res: dict[str, Any]) -> str:
+    how = res.get("pinned_by")
+    warn = ("\n[bold yellow]trust on first use:[/bold yellow] the scheme operator certificate was taken from the "
+            "registry itself (a test ecosystem only)") if how == "trust_on_first_use" else ""
+    lists = ", ".join(f"{k} #{v}" for k, v in res.get("lists", {}).items())
+    return f"{res.get('anchors', 0)} trust anchors from the signed lists ({lists}){warn}"
+
+
 @wallet_app.command("init")
 def init(directory: Path = DirOption,
          registry: str = typer.Option(None, help="Trust registry base URL (default PUBLIC_URL/trust)."),
+         scheme_operator: Path = SchemeOperatorOption,
+         trust_on_first_use: bool = TofuOption,
          offline: bool = typer.Option(False, help="Do not contact the trust registry (add anchors by hand)."),
          as_json: bool = JsonOption) -> None:
-    """Create the wallet's keys and encrypted store; take the trust anchors and a wallet unit attestation from the
-    trust registry."""
+    """Create the wallet's keys and encrypted store; take the trust anchors from the trust registry's signed lists
+    (verified against the pinned scheme operator certificate) and a wallet unit attestation."""
     root = wallet_dir(directory)
+    pin = run(_value(lambda: _read_pin(scheme_operator)), as_json)
+    if not offline and pin is None and not trust_on_first_use:
+        run(_raise(WalletError("scheme_operator_not_pinned", "give --scheme-operator FILE.pem (the registry's list "
+                               "signing certificate), or --trust-on-first-use for a test ecosystem")), as_json)
     secret = passphrase(confirm=True)
 
     async def go() -> dict[str, Any]:
@@ -79,20 +110,21 @@ def init(directory: Path = DirOption,
             out: dict[str, Any] = {"dir": str(root), "wallet_id": wallet.store.wallet_id}
             if not offline:
                 url = registry or get_settings().effective_public_url + "/trust"
-                out.update(await wallet.setup_from_registry(url))
+                out.update(await wallet.setup_from_registry(url, scheme_operator=pin,
+                                                            trust_on_first_use=trust_on_first_use))
             return out
         finally:
             await wallet.aclose()
 
     res = run(go(), as_json)
-    _out(res, as_json, f"wallet created in {root}")
+    _out(res, as_json, f"wallet created in {root}" + ("" if offline else "\n" + _trust_text(res)))
 
 
 @trust_app.command("add")
 def trust_add(file: Path = typer.Argument(..., help="PEM file with a CA certificate."),
               role: str = typer.Option(..., "--role", help="pid-provider, iaca, rp-access, registrar, ..."),
               directory: Path = DirOption, as_json: bool = JsonOption) -> None:
-    """Trust a CA certificate for a role (for a test ecosystem)."""
+    """Trust a CA certificate for a role by hand (kept apart from the list-derived anchors: a refresh keeps it)."""
     try:
         pem = file.read_bytes()
     except OSError:
@@ -107,23 +139,31 @@ def trust_add(file: Path = typer.Argument(..., help="PEM file with a CA certific
 
 @trust_app.command("list")
 def trust_list(directory: Path = DirOption, as_json: bool = JsonOption) -> None:
-    """The anchors per role (SHA-256 of each certificate)."""
+    """The pinned scheme operator, the lists (sequence, NextUpdate) and the anchors per role (SHA-256)."""
 
     async def go(w: Wallet) -> dict[str, Any]:
-        return w.anchors.summary()
+        return w.anchors.summary(now=w.clock.now())
 
     _out(_with_wallet(directory, go, as_json), as_json)
 
 
 @trust_app.command("refresh")
-def trust_refresh(directory: Path = DirOption, registry: str = typer.Option(None), as_json: bool = JsonOption) -> None:
-    """Take the anchors again from the trust registry."""
+def trust_refresh(directory: Path = DirOption, registry: str = typer.Option(None, help="Trust registry base URL."),
+                  scheme_operator: Path = typer.Option(
+                      None, "--scheme-operator", help="Pin this scheme operator certificate (PEM) instead."),
+                  trust_on_first_use: bool = TofuOption, as_json: bool = JsonOption) -> None:
+    """Take the anchors again from the registry's signed lists; on any failure the old anchors stay."""
+    pin = run(_value(lambda: _read_pin(scheme_operator)), as_json)
 
     async def go(w: Wallet) -> dict[str, Any]:
-        url = registry or w.meta.get("registry") or get_settings().effective_public_url + "/trust"
-        return {"anchors": await w.fetch_anchors(url)}
+        return await w.refresh_trust(registry, scheme_operator=pin, trust_on_first_use=trust_on_first_use)
 
-    _out(_with_wallet(directory, go, as_json), as_json)
+    res = _with_wallet(directory, go, as_json)
+    _out(res, as_json, _trust_text(res))
+
+
+async def _value(fn: Callable[[], T]) -> T:
+    return fn()
 
 
 async def _raise(exc: Exception) -> None:

@@ -3,7 +3,8 @@
 Library entry point::
 
     wallet = Wallet.create(Path("~/.portfeil-wallet"), passphrase, http=httpx.AsyncClient())
-    await wallet.setup_from_registry("https://trust.example.bg/trust")   # anchors + wallet unit attestation
+    await wallet.setup_from_registry("https://trust.example.bg/trust",   # anchors from the signed lists
+                                     scheme_operator=pem_bytes)         # + wallet unit attestation
     await wallet.accept(offer_uri, tx_code="123456")                      # OpenID4VCI (receive.py)
     pending = await wallet.load_request(request_link)                     # OpenID4VP (present.py)
     await wallet.present(pending)
@@ -17,26 +18,41 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography import x509
 
 from portfeil.clock import SYSTEM_CLOCK, Clock
+from portfeil.formats import trusted_list as tl
 from portfeil.formats.dcql import CandidateCredential
+from portfeil.formats.errors import FormatError
 from portfeil.formats.jws import sign_compact
 from portfeil.formats.mdoc import Mdoc
+from portfeil.pki.certs import cert_sha256_b64url
 from portfeil.pki.keys import PrivateKey, generate_private_key, key_from_jwk, private_jwk, public_jwk
 from portfeil.wallet.errors import WalletError
 from portfeil.wallet.log import TransactionLog
 from portfeil.wallet.store import KdfParams, WalletStore
-from portfeil.wallet.trust import TrustAnchors
+from portfeil.wallet.trust import (
+    LIST_SOURCES,
+    MAX_LIST_BYTES,
+    PINNED_BY_FILE,
+    PINNED_BY_TOFU,
+    ListSource,
+    TrustAnchors,
+    parse_pin,
+)
 
 __all__ = ["WALLET_NAME", "Wallet", "jsonable"]
 
 WALLET_NAME = "portfeil"
 WALLET_VERSION = "0.1.0"
+CLOCK_SKEW = timedelta(seconds=60)
+"""Trusted lists are checked at receipt time + this: a list issued up to a minute "in the future" by the registry's
+clock is accepted, and one whose NextUpdate is less than a minute away is already refused."""
 WP_POP_TYP = "wallet-unit-pop+jwt"  # portfeil.trust.wallet_provider.POP_TYP (HTTP contract)
 
 
@@ -137,14 +153,82 @@ class Wallet:
         except ValueError:
             raise WalletError("remote_error", "the service answered with something other than JSON") from None
 
-    async def fetch_anchors(self, registry_url: str) -> int:
-        """Take the trust anchors of every role from the trust registry (``GET {registry}/api/v1/anchors``)."""
-        data = await self._json("GET", registry_url.rstrip("/") + "/api/v1/anchors")
-        if not isinstance(data, dict):
-            raise WalletError("invalid_anchors", "the anchors export is not an object")
-        count = self.anchors.replace_all(data)
-        self.update_meta(registry=registry_url.rstrip("/"))
-        return count
+    # -- trust: the registry's signed trusted lists (ETSI TS 119 612), verified against a pinned operator ---------
+    async def _get_bytes(self, url: str, *, max_bytes: int, what: str) -> bytes:
+        """GET ``url`` and return at most ``max_bytes`` of body (streamed: a larger answer is refused unread)."""
+        try:
+            async with self.http.stream("GET", url) as resp:
+                if resp.status_code >= 400:
+                    raise WalletError(f"{what}_unavailable", f"the {what.replace('_', ' ')} could not be fetched "
+                                      f"({resp.status_code})", status_code=resp.status_code, url=url)
+                declared = resp.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > max_bytes:
+                    raise WalletError(f"{what}_too_large", f"the {what.replace('_', ' ')} is larger than "
+                                      f"{max_bytes} bytes", url=url)
+                body = bytearray()
+                async for chunk in resp.aiter_bytes():
+                    body += chunk
+                    if len(body) > max_bytes:
+                        raise WalletError(f"{what}_too_large", f"the {what.replace('_', ' ')} is larger than "
+                                          f"{max_bytes} bytes", url=url)
+                return bytes(body)
+        except httpx.HTTPError as exc:
+            raise WalletError(f"{what}_unreachable", f"the {what.replace('_', ' ')} could not be reached",
+                              url=url) from exc
+
+    async def _first_use_pin(self, base: str) -> list[x509.Certificate]:
+        """Trust on first use: the scheme operator certificate as the registry's list index announces it
+        (``GET {registry}/api/v1/lists``). Only for a demo or test ecosystem, and only when asked for."""
+        data = await self._json("GET", base + "/api/v1/lists")
+        pem = data.get("scheme_operator_certificate") if isinstance(data, dict) else None
+        if not isinstance(pem, str):
+            raise WalletError("invalid_list_index", "the list index names no scheme operator certificate")
+        return parse_pin(pem)
+
+    async def refresh_trust(self, registry_url: str | None = None, *, scheme_operator: bytes | str | None = None,
+                            trust_on_first_use: bool = False) -> dict[str, Any]:
+        """Take the trust anchors from the registry's signed lists (``{registry}/lists/{name}.xml``).
+
+        The pin: ``scheme_operator`` (PEM, given by the user: replaces any pin), else the stored pin, else, only
+        with ``trust_on_first_use``, the certificate the registry announces (recorded as such). Every list of
+        :data:`LIST_SOURCES` must then pass ``verify_trusted_list`` (signature by a pinned certificate covering
+        the whole list, list type, sequence number not below the one stored for its URL, issued before and
+        NextUpdate after the time of receipt + ``CLOCK_SKEW``, entity-free XML of at most ``MAX_LIST_BYTES``);
+        only then are the list-derived anchors replaced, in one atomic write. On any failure nothing changes and a
+        WalletError says why (``trusted_list_rejected`` with ``details.reason`` = the format code,
+        ``trusted_list_unreachable``, ``trusted_list_unavailable``, ``trusted_list_too_large``,
+        ``scheme_operator_not_pinned``)."""
+        base = (registry_url or self.anchors.registry() or self.meta.get("registry") or "").rstrip("/")
+        if not base:
+            raise WalletError("no_registry", "no trust registry URL configured")
+        now = self.clock.now()
+        pin_how: str | None = None
+        if scheme_operator is not None:
+            pinned, pin_how = parse_pin(scheme_operator), PINNED_BY_FILE
+        elif self.anchors.scheme_operator():
+            pinned = self.anchors.scheme_operator()
+        elif trust_on_first_use:
+            pinned, pin_how = await self._first_use_pin(base), PINNED_BY_TOFU
+        else:
+            raise WalletError("scheme_operator_not_pinned", "no scheme operator certificate is pinned: give its PEM "
+                              "file (--scheme-operator), or --trust-on-first-use for a test ecosystem")
+        verified: list[tuple[ListSource, str, tl.TrustedList]] = []
+        for source in LIST_SOURCES:
+            url = f"{base}/lists/{source.name}.xml"
+            xml = await self._get_bytes(url, max_bytes=MAX_LIST_BYTES, what="trusted_list")
+            # checked at receipt (a list may be issued while we fetch it), shifted by the clock skew allowance
+            at = self.clock.now() + CLOCK_SKEW
+            try:
+                tlist = tl.verify_trusted_list(xml, pinned, now=at, min_sequence=self.anchors.min_sequence(url),
+                                               expected_types=source.list_type, max_bytes=MAX_LIST_BYTES)
+            except FormatError as exc:
+                raise WalletError("trusted_list_rejected", f"the trusted list {source.name} was refused ({exc.code})",
+                                  reason=exc.code, list=source.name) from exc
+            verified.append((source, url, tlist))
+        out = self.anchors.apply_lists(base, verified, now=now, pin=(pinned, pin_how) if pin_how else None)
+        self.update_meta(registry=base)
+        return {**out, "scheme_operator": [cert_sha256_b64url(c) for c in pinned],
+                "pinned_by": self.anchors.pinned_by(), "trust_on_first_use": self.anchors.pinned_by() == PINNED_BY_TOFU}
 
     def _wp_proof(self, audience: str, nonce: str) -> str:
         key = self.instance_key
@@ -188,10 +272,14 @@ class Wallet:
             unit = await self.register_unit()
         return unit["client_id"], unit["client_attestation"]
 
-    async def setup_from_registry(self, registry_url: str) -> dict[str, Any]:
-        count = await self.fetch_anchors(registry_url)
+    async def setup_from_registry(self, registry_url: str, *, scheme_operator: bytes | str | None = None,
+                                  trust_on_first_use: bool = False) -> dict[str, Any]:
+        """``wallet init``: the anchors from the signed lists (:meth:`refresh_trust`), then a wallet unit
+        attestation from the wallet provider."""
+        out = await self.refresh_trust(registry_url, scheme_operator=scheme_operator,
+                                       trust_on_first_use=trust_on_first_use)
         unit = await self.register_unit(registry_url)
-        return {"anchors": count, "wallet_unit_id": unit["client_id"]}
+        return {**out, "wallet_unit_id": unit["client_id"]}
 
     # -- credentials ----------------------------------------------------------------------------------------
     def credential_ids(self) -> list[str]:

@@ -48,6 +48,39 @@ def wallet_root(ctx: AppContext) -> Path:
     return Path(env) if env else ctx.settings.data_dir / "wallet"
 
 
+def demo_pin_path(ctx: AppContext) -> Path:
+    """Where ``portfeil demo`` leaves the demo trust registry's scheme operator certificate for the UI to pin."""
+    return ctx.settings.data_dir / "wallet-scheme-operator.pem"
+
+
+def scheme_operator_pin(ctx: AppContext) -> tuple[bytes | None, bool]:
+    """The scheme operator certificate (PEM) a wallet made in the UI pins, and whether trust on first use is
+    allowed: ``ctx.services["wallet.scheme_operator"]`` (embedders, tests), else the file named by
+    ``PORTFEIL_WALLET_SCHEME_OPERATOR``, else the one ``portfeil demo`` wrote into the data directory; with none
+    of them, trust on first use only when ``PORTFEIL_WALLET_TRUST_ON_FIRST_USE=1`` (else the wallet refuses with
+    ``scheme_operator_not_pinned``)."""
+    given = ctx.services.get("wallet.scheme_operator")
+    if given:
+        return (given.encode() if isinstance(given, str) else bytes(given)), False
+    for path in (os.environ.get("PORTFEIL_WALLET_SCHEME_OPERATOR"), demo_pin_path(ctx)):
+        if path and Path(path).is_file():
+            return Path(path).read_bytes(), False
+    return None, os.environ.get("PORTFEIL_WALLET_TRUST_ON_FIRST_USE", "").lower() in ("1", "true", "yes")
+
+
+async def demo_seed(ctx: AppContext) -> None:
+    """Demo: hand the demo registry's scheme operator certificate to the wallet UI out of band (as an app store
+    would ship the pin with the wallet), so that a wallet created in the demo pins it instead of trusting the
+    network on first use."""
+    from portfeil.pki.certs import cert_to_pem
+    from portfeil.trust.registry import TrustRegistry
+
+    registry = await TrustRegistry.of(ctx)
+    path = demo_pin_path(ctx)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(cert_to_pem(registry.scheme_operator_certificate()))
+
+
 def _state(ctx: AppContext) -> UiState:
     st = ctx.services.get("wallet.ui")
     if st is None:
@@ -185,7 +218,8 @@ def build_pages() -> APIRouter:
         try:
             wallet = Wallet.create(st.root, passphrase, **open_kwargs(ctx))
             registry = ctx.services.get("wallet.registry") or ctx.url("/trust")
-            await wallet.setup_from_registry(registry)
+            pin, tofu = scheme_operator_pin(ctx)
+            await wallet.setup_from_registry(registry, scheme_operator=pin, trust_on_first_use=tofu)
         except PortfeilError as exc:
             return error_page(request, st, exc)
         return _login(st, wallet)
@@ -440,5 +474,6 @@ SERVICE = Service(
     name="wallet",
     title="Holder wallet / Портфейл",
     routers=_routers,
+    demo_seed=demo_seed,
     links=(("Wallet", "/wallet/"),),
 )
