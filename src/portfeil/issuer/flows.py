@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portfeil.context import AppContext
@@ -62,6 +62,15 @@ from portfeil.sources import registry as population
 log = logging.getLogger("portfeil.issuer")
 
 _CTX_KEY = "issuer.service"
+# Hot-path statements, built once (SQLAlchemy Core: no ORM session per call).
+_SEEN_INSERT = insert(IssSeenJti)
+_TOKEN_READ = select(
+    *IssAccessToken.__table__.c,
+    select(func.count()).where(IssManualCheck.person_id == IssAccessToken.person_id).scalar_subquery().label("held"),
+).where(IssAccessToken.token_hash == bindparam("h"))
+_OFFER_READ = select(IssOffer.id, IssOffer.state, IssOffer.expires_at, IssOffer.tx_code_hash, IssOffer.person_id,
+                     IssOffer.config_ids).where(IssOffer.code_hash == bindparam("h"))
+_TOKEN_USES = select(IssTokenUse.config_id).where(IssTokenUse.token_hash == bindparam("h"))
 _NONCE_WINDOW = 120  # seconds per DPoP server-nonce window (a nonce is good for 1-2 windows)
 
 
@@ -235,8 +244,8 @@ class PidIssuer:
         if time.monotonic() - self._last_purge < 60:
             return
         self._last_purge = time.monotonic()
-        async with self.db.autocommit() as s:
-            await s.execute(delete(IssSeenJti).where(IssSeenJti.expires_at < self.clock.now()))
+        async with self.db.connection() as c:
+            await c.execute(delete(IssSeenJti).where(IssSeenJti.expires_at < self.clock.now()))
 
     async def _seen(self, scope: str, value: str, ttl: int = 600) -> bool:
         """Replay check: True when ``value`` was already used in ``scope`` (records it otherwise).
@@ -247,9 +256,9 @@ class PidIssuer:
         credentials) is recorded durably elsewhere; this table adds replay protection for DPoP proofs and
         c_nonces within their short freshness windows."""
         try:
-            async with self.db.autocommit() as s:
-                await s.execute(insert(IssSeenJti).values(
-                    jti_hash=_h(scope + "\x00" + value), expires_at=self.clock.now() + timedelta(seconds=ttl)))
+            async with self.db.connection() as c:
+                await c.execute(_SEEN_INSERT, {"jti_hash": _h(scope + "\x00" + value),
+                                               "expires_at": self.clock.now() + timedelta(seconds=ttl)})
         except IntegrityError:
             return True
         return False
@@ -514,8 +523,8 @@ class PidIssuer:
         if req.grant_type == oauth.PRE_AUTHORIZED_CODE_GRANT:
             assert req.pre_authorized_code is not None
             code_hash = _h(req.pre_authorized_code)
-            async with self.db.session() as s:
-                offer = (await s.execute(select(IssOffer).where(IssOffer.code_hash == code_hash))).scalar_one_or_none()
+            async with self.db.connection() as c:
+                offer = (await c.execute(_OFFER_READ, {"h": code_hash})).first()
             if offer is None or offer.state != "open" or offer.expires_at <= now:
                 raise ProtocolError("invalid_grant", "the pre-authorized code is unknown, used, dead or expired")
             expected = None if offer.tx_code_hash is None else "x"
@@ -527,13 +536,13 @@ class PidIssuer:
                 if not hmac.compare_digest(_h(req.tx_code), offer.tx_code_hash):
                     await self._wrong_tx_code(offer.id)
                     raise ProtocolError("invalid_grant", "tx_code is wrong")
-            async with self.db.transaction() as s:
-                result = await s.execute(update(IssOffer).where(
+            async with self.db.begin() as c:  # redeem the code and create the token: both or neither
+                redeemed = await c.execute(update(IssOffer).where(
                     IssOffer.id == offer.id, IssOffer.state == "open", IssOffer.expires_at > now)
                     .values(state="redeemed", offer_json=None))
-                if getattr(result, "rowcount", 0) != 1:
+                if redeemed.rowcount != 1:
                     raise ProtocolError("invalid_grant", "the pre-authorized code was already used")
-                s.add(IssAccessToken(
+                await c.execute(insert(IssAccessToken).values(
                     token_hash=_h(access_token), person_id=offer.person_id, eid_serial=None, client_id=None,
                     wallet_unit_id=None, jkt=jkt, config_ids=list(offer.config_ids), identifiers={},
                     grant="pre-authorized", created_at=now, expires_at=now + timedelta(seconds=lifetime)))
@@ -583,12 +592,15 @@ class PidIssuer:
         token = token.strip()
         if scheme.lower() != "dpop" or not token:
             raise ProtocolError("invalid_token", "a DPoP-bound access token is required", status=401)
-        async with self.db.session() as s:
-            row = await s.get(IssAccessToken, _h(token))
-            if row is not None:  # what the credential endpoint needs to know, in the same round trip
-                used = set((await s.execute(select(IssTokenUse.config_id).where(
-                    IssTokenUse.token_hash == row.token_hash))).scalars())
-                held = await s.get(IssManualCheck, row.person_id) is not None
+        token_hash = _h(token)
+        async with self.db.connection() as c:  # Core: the hottest read of the credential endpoint
+            found = (await c.execute(_TOKEN_READ, {"h": token_hash})).mappings().first()
+            if found is not None:
+                used = set((await c.execute(_TOKEN_USES, {"h": token_hash})).scalars())
+        row = None
+        if found is not None:
+            held = bool(found["held"])
+            row = IssAccessToken(**{k: v for k, v in found.items() if k != "held"})
         if row is None or row.expires_at <= self.clock.now():
             raise ProtocolError("invalid_token", "the access token is unknown or expired", status=401)
         await self._dpop(dpop, htu=htu, access_token=token, expected_jkt=row.jkt, status=401)
@@ -673,23 +685,22 @@ class PidIssuer:
         notification_id = secrets.token_urlsafe(16)
         fields = mapping.source_fields(cfg.claim_paths)
         try:
-            async with self.db.transaction() as s:
+            async with self.db.begin() as c:  # Core: the token's use and every credential, all or nothing
                 if token_hash is not None:
-                    s.add(IssTokenUse(token_hash=token_hash, config_id=cfg.id, at=now))
-                    await s.flush()
+                    await c.execute(insert(IssTokenUse).values(token_hash=token_hash, config_id=cfg.id, at=now))
                 if deferred_hash is not None:
-                    result = await s.execute(update(IssDeferred).where(
+                    result = await c.execute(update(IssDeferred).where(
                         IssDeferred.transaction_hash == deferred_hash, IssDeferred.state == "approved")
                         .values(state="issued"))
-                    if getattr(result, "rowcount", 0) != 1:
+                    if result.rowcount != 1:
                         raise ProtocolError("invalid_transaction_id", "the transaction was already completed")
-                for cid, cred, pos in zip(ids, credentials, positions, strict=True):
-                    s.add(IssCredential(
-                        id=cid, credential_hash=_h(cred), person_id=person.id, eid_serial=row.eid_serial,
-                        wallet_unit_id=row.wallet_unit_id, config_id=cfg.id, format=cfg.format,
-                        status_list_id=pos[0], status_idx=pos[1], status="valid", source_fields=fields,
-                        notification_id=notification_id, issued_at=now,
-                        expires_at=now + timedelta(days=cfg.validity_days)))
+                await c.execute(insert(IssCredential), [{
+                    "id": cid, "credential_hash": _h(cred), "person_id": person.id, "eid_serial": row.eid_serial,
+                    "wallet_unit_id": row.wallet_unit_id, "config_id": cfg.id, "format": cfg.format,
+                    "status_list_id": pos[0], "status_idx": pos[1], "status": "valid", "source_fields": fields,
+                    "notification_id": notification_id, "issued_at": now,
+                    "expires_at": now + timedelta(days=cfg.validity_days),
+                } for cid, cred, pos in zip(ids, credentials, positions, strict=True)])
                 if self.before_record is not None:
                     self.before_record()
         except IntegrityError:

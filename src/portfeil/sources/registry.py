@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Row, Select, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -284,11 +284,14 @@ def _nationalities(values: Iterable[str]) -> list[str]:
 # --- reading -----------------------------------------------------------------------------------------------------
 
 
-def _address_record(row: Address) -> AddressRecord:
+def _address_record(row: Address | Row[Any]) -> AddressRecord:
     return AddressRecord(**{f: getattr(row, f) for f in ADDRESS_FIELDS})
 
 
-def _person_record(p: Person, addresses: Sequence[Address], docs: Sequence[Document], on: date) -> PersonRecord:
+def _person_record(
+    p: Person | Row[Any], addresses: Sequence[Address | Row[Any]], docs: Sequence[Document | Row[Any]], on: date
+) -> PersonRecord:
+    """A record from ORM objects or Core rows of the same tables (both expose the columns as attributes)."""
     by_kind = {a.kind: _address_record(a) for a in addresses}
     permanent = by_kind.get("permanent")
     return PersonRecord(
@@ -351,12 +354,20 @@ async def find_person(db: Database, ref: str, *, clock: Clock) -> PersonRecord:
         return (await _records(s, [await _load(s, ref)], today(clock)))[0]
 
 
+# A person by id, as the PID provider reads it at every issuance: Core statements built once (no ORM session).
+_PERSON_BY_ID = select(*Person.__table__.c).where(Person.id == bindparam("id"))
+_ADDRESSES_OF = select(*Address.__table__.c).where(Address.person_id == bindparam("id"))
+_DOCUMENTS_OF = select(*Document.__table__.c).where(Document.person_id == bindparam("id"))
+
+
 async def get_person(db: Database, person_id: str, *, clock: Clock) -> PersonRecord:
-    async with db.session() as s:
-        person = await s.get(Person, person_id)
+    async with db.connection() as c:
+        person = (await c.execute(_PERSON_BY_ID, {"id": person_id})).first()
         if person is None:
             raise NotFound("person_not_found", "no such person in the population register")
-        return (await _records(s, [person], today(clock)))[0]
+        addresses = (await c.execute(_ADDRESSES_OF, {"id": person_id})).all()
+        docs = (await c.execute(_DOCUMENTS_OF, {"id": person_id})).all()
+    return _person_record(person, addresses, docs, today(clock))
 
 
 async def get_person_by_number(db: Database, personal_number: str, *, clock: Clock) -> PersonRecord:
