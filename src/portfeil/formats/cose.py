@@ -301,10 +301,12 @@ def _raw_verify(key: PublicKey, alg: int, signature: bytes, data: bytes) -> None
 def _header_map(value: Any, what: str) -> dict[Any, Any]:
     if not isinstance(value, CBOR_MAP_TYPES):
         raise FormatError("cose_malformed", f"{what} header is not a map")
-    for label in value:
-        if type(label) is not int and type(label) is not str:
-            raise FormatError("cose_malformed", f"{what} header label is not an int or text")
+    if not _LABEL_TYPES.issuperset(map(type, value)):
+        raise FormatError("cose_malformed", f"{what} header label is not an int or text")
     return dict(value)
+
+
+_LABEL_TYPES: Final = frozenset({int, str})
 
 
 _EMPTY_HEADER: Final[Mapping[Any, Any]] = MappingProxyType({})
@@ -463,11 +465,11 @@ def decode_sign1(
     if not isinstance(obj, list | tuple) or len(obj) != 4:
         raise FormatError("cose_malformed", "COSE_Sign1 is not an array of four items")
     protected_bytes, unprotected, payload, signature = obj
-    if not isinstance(protected_bytes, bytes):
+    if type(protected_bytes) is not bytes and not isinstance(protected_bytes, bytes):
         raise FormatError("cose_malformed", "protected header is not a bstr")
-    if not isinstance(signature, bytes):
+    if type(signature) is not bytes and not isinstance(signature, bytes):
         raise FormatError("cose_malformed", "signature is not a bstr")
-    if payload is not None and not isinstance(payload, bytes):
+    if payload is not None and type(payload) is not bytes and not isinstance(payload, bytes):
         raise FormatError("cose_malformed", "payload is neither a bstr nor nil")
     protected: Mapping[Any, Any] = _EMPTY_HEADER
     if protected_bytes:  # RFC 9052 §3: a zero-length bstr means an empty map
@@ -475,8 +477,7 @@ def decode_sign1(
     unprot = _header_map(unprotected, "unprotected")
     if HEADER_ALG in unprot:
         raise FormatError("cose_alg_unprotected", "alg must be in the protected header")
-    both = protected.keys() & unprot.keys()
-    if both:
+    if unprot and not protected.keys().isdisjoint(unprot):
         raise FormatError("cose_malformed", "a header label appears in both buckets (RFC 9052 §3)")
     crit = protected.get(HEADER_CRIT)
     if crit is not None:

@@ -44,6 +44,7 @@ from portfeil.formats.cose import (
     sign1,
 )
 from portfeil.formats.errors import FormatError
+from portfeil.pki.errors import PKIError
 
 __all__ = [
     "DOCTYPE_PID",
@@ -410,7 +411,7 @@ class _Mso(NamedTuple):
 def _parse_datetime(value: Any, what: str) -> datetime:
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise FormatError("mdoc_bad_validity", f"validityInfo {what} is not a tdate (tag 0)")
-    return value.astimezone(UTC)
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
 def _parse_mso(payload: bytes, max_bytes: int) -> _Mso:
@@ -675,8 +676,6 @@ class MdocVerifier:
         chain = issuer_auth.x5chain
         if not chain:
             raise FormatError("mdoc_missing_x5chain", "issuerAuth carries no x5chain")
-        from portfeil.pki.errors import PKIError
-
         try:
             leaf = self._validator.validate(chain, now=now)
         except PKIError as exc:
@@ -900,7 +899,7 @@ def _elements_fast(
     if not hmac.compare_digest(computed, b"".join(expected)):
         return None
     if not _SCALARS.issuperset(map(type, values)):
-        values = tuple(map(_plain, values))
+        values = tuple([v if type(v) in _SCALARS else _plain(v) for v in values])
     return dict(zip(identifiers, values, strict=True))
 
 
