@@ -1,37 +1,38 @@
 """Complete pre-authorized PID issuances per second over HTTP against a running server (issue 6, "Speed").
 
 One issuance = token request (pre-authorized code + tx_code, DPoP with server nonce) + nonce request + credential
-request (one JWT proof, SD-JWT VC PID with ~30 disclosures, status-list index), i.e. three HTTP round trips, as a
-wallet does it. The server is ``portfeil serve`` (uvicorn, one process) in a subprocess on PostgreSQL when
-reachable (a scratch database is created and dropped), else on SQLite (said so). Client and server share this
-machine (2 cores): the client's own signing (two DPoP proofs and one key proof per issuance) is part of the load.
+request (one JWT proof, DPoP, SD-JWT VC PID with ~30 disclosures, status-list index), i.e. three HTTP round trips
+(plus one DPoP nonce challenge per client connection), as a wallet does it. The server is ``portfeil serve
+--workers N`` in a subprocess on a scratch PostgreSQL database when reachable (created and dropped), else SQLite
+(said so). Client and server share this machine (2 cores): the client's own signing (two DPoP proofs and one key
+proof per issuance) is part of the load. The run also reports the CPU milliseconds per issuance of the server
+processes, of PostgreSQL and of this client.
 
 Baseline in the same run: raw ES256 signatures per second with ``cryptography`` on one core.
 
-    .venv/bin/python benchmarks/bench_issuance.py [--issuances 1000] [--concurrency 32] [--config pid_sd_jwt]
+    .venv/bin/python benchmarks/bench_issuance.py [--issuances 3000] [--concurrency 32] [--workers 2]
+                                                  [--config pid_sd_jwt] [--sqlite]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
-import httpx
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-ROOT = Path(__file__).resolve().parents[1]
-PG_ADMIN = os.environ.get("PORTFEIL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _http import Cpu, Server, call, drop_database, free_port, latency_ms, scratch_database, session
+
 IVAN = "8506258485"
 TARGET = 300.0
 
@@ -45,42 +46,6 @@ def es256_signs_per_second(seconds: float = 1.0) -> float:
             key.sign(data, ec.ECDSA(hashes.SHA256()))
         n += 100
     return n / (time.perf_counter() - start)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-async def pg_database() -> tuple[str | None, str | None]:
-    """Create a scratch database; returns (SQLAlchemy URL, name) or (None, None) when PostgreSQL is unreachable."""
-    try:
-        import asyncpg
-    except ImportError:
-        return None, None
-    name = f"bench_issuance_{uuid.uuid4().hex[:8]}"
-    try:
-        conn = await asyncpg.connect(PG_ADMIN, timeout=3)
-    except Exception:  # noqa: BLE001 - any failure means: no PostgreSQL here
-        return None, None
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base = PG_ADMIN.rsplit("/", 1)[0]
-    return base.replace("postgresql://", "postgresql+asyncpg://") + f"/{name}", name
-
-
-async def drop_pg(name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN, timeout=3)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 async def prepare(env: dict[str, str], n: int, config: str) -> list[dict[str, Any]]:
@@ -104,7 +69,9 @@ async def prepare(env: dict[str, str], n: int, config: str) -> list[dict[str, An
 
 
 class Client:
-    def __init__(self, http: httpx.AsyncClient, base: str) -> None:
+    """One wallet connection's worth of state: the server's latest DPoP nonce."""
+
+    def __init__(self, http: Any, base: str) -> None:
         from portfeil.pki.keys import generate_private_key
 
         self.http = http
@@ -113,59 +80,54 @@ class Client:
         self.dpop_nonce: str | None = None
         self.gen = generate_private_key
 
-    async def _post(self, path: str, *, key: Any, token: str | None = None, **kw: Any) -> httpx.Response:
+    async def _post(self, path: str, *, key: Any, token: str | None = None, **kw: Any) -> tuple[int, bytes]:
         from portfeil.clock import SYSTEM_CLOCK
         from portfeil.protocols.dpop import create_dpop_proof
 
         for _ in range(3):
-            headers = dict(kw.pop("headers", {}) or {})
+            headers = dict(kw.get("headers") or {})
             headers["DPoP"] = create_dpop_proof(key, htm="POST", htu=self.base + path, now=SYSTEM_CLOCK.now(),
                                                 access_token=token, nonce=self.dpop_nonce)
             if token:
                 headers["Authorization"] = f"DPoP {token}"
-            r = await self.http.post(path, headers=headers, **kw)
-            self.dpop_nonce = r.headers.get("DPoP-Nonce", self.dpop_nonce)
-            if r.status_code in (400, 401) and "use_dpop_nonce" in r.text:
-                kw["headers"] = {}
+            status, resp_headers, body = await call(self.http, "POST", path, **{**kw, "headers": headers})
+            self.dpop_nonce = resp_headers.get("DPoP-Nonce", self.dpop_nonce)
+            if status in (400, 401) and b"use_dpop_nonce" in body:
                 continue
-            return r
-        return r
+            return status, body
+        return status, body
 
     async def issue(self, offer: dict[str, Any], config: str) -> None:
-        import json
-        from urllib.parse import parse_qs, urlsplit
-
         from portfeil.clock import SYSTEM_CLOCK
         from portfeil.protocols.oid4vci import create_proof_jwt
 
         offer_obj = json.loads(parse_qs(urlsplit(offer["credential_offer_uri"]).query)["credential_offer"][0])
         code = offer_obj["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"]
         dpop_key = self.gen()
-        r = await self._post("/issuer/token", key=dpop_key, data={
-            "grant_type": "urn:ietf:params:oauth:grant-type:pre-authorized_code", "pre-authorized_code": code,
-            "tx_code": offer["tx_code"]})
-        r.raise_for_status()
-        token = r.json()["access_token"]
-        r = await self.http.post("/issuer/nonce")
-        r.raise_for_status()
-        nonce = r.json()["c_nonce"]
+        form = urlencode({"grant_type": "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+                          "pre-authorized_code": code, "tx_code": offer["tx_code"]})
+        status, body = await self._post("/issuer/token", key=dpop_key, data=form,
+                                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+        if status != 200:
+            raise RuntimeError(f"token request failed: {status} {body[:200]!r}")
+        token = json.loads(body)["access_token"]
+        status, _, body = await call(self.http, "POST", "/issuer/nonce")
+        if status != 200:
+            raise RuntimeError(f"nonce request failed: {status} {body[:200]!r}")
+        nonce = json.loads(body)["c_nonce"]
         holder = self.gen()
         proof = create_proof_jwt(holder, audience=self.issuer, now=SYSTEM_CLOCK.now(), nonce=nonce)
-        r = await self._post("/issuer/credential", key=dpop_key, token=token,
-                             json={"credential_configuration_id": config, "proofs": {"jwt": [proof]}})
-        if r.status_code != 200:
-            raise RuntimeError(f"credential request failed: {r.status_code} {r.text[:200]}")
+        status, body = await self._post("/issuer/credential", key=dpop_key, token=token,
+                                        json={"credential_configuration_id": config, "proofs": {"jwt": [proof]}})
+        if status != 200:
+            raise RuntimeError(f"credential request failed: {status} {body[:200]!r}")
 
 
 async def run(args: argparse.Namespace) -> None:
     baseline = es256_signs_per_second()
-    url, pg_name = (None, None) if args.sqlite else await pg_database()
     tmp = Path(tempfile.mkdtemp(prefix="bench-issuance-"))
-    if url is None:
-        url = f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
-        backend = "SQLite (PostgreSQL not reachable)" if not args.sqlite else "SQLite (asked)"
-    else:
-        backend = "PostgreSQL"
+    url, pg_name = await scratch_database("bench_issuance", sqlite_dir=tmp, want_pg=not args.sqlite)
+    backend = "PostgreSQL" if pg_name else ("SQLite (asked)" if args.sqlite else "SQLite (PostgreSQL not reachable)")
     port = free_port()
     base = f"http://localhost:{port}"
     env = {**os.environ, "PORTFEIL_DATA_DIR": str(tmp / "data"), "PORTFEIL_DATABASE_URL": url,
@@ -174,19 +136,10 @@ async def run(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     offers = await prepare(env, total, args.config)
     print(f"prepared {total} offers in {time.perf_counter() - t0:.1f}s on {backend}")
-    server = subprocess.Popen(  # noqa: ASYNC220 - started once, before the measured part
-        [sys.executable, "-m", "portfeil.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--no-worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    server = Server(env, port, args.workers, tmp / "server.log")
     try:
-        limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
-        async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
-            for _ in range(200):
-                try:
-                    if (await http.get("/health")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
+        async with session(args.concurrency, f"http://127.0.0.1:{port}") as http:
+            await server.wait_ready(http, args.workers)
             queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
             for o in offers:
                 queue.put_nowait(o)
@@ -204,36 +157,36 @@ async def run(args: argparse.Namespace) -> None:
 
             await asyncio.gather(*(worker(max(1, args.warmup // args.concurrency)) for _ in range(args.concurrency)))
             latencies.clear()
+            cpu = Cpu(server)
+            cpu.start()
             start = time.perf_counter()
             await asyncio.gather(*(worker(None) for _ in range(args.concurrency)))
             elapsed = time.perf_counter() - start
+            cpu.stop()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        if pg_name:
-            await drop_pg(pg_name)
+        server.stop()
+        await drop_database(pg_name)
     n = len(latencies)
     rate = n / elapsed
-    lat = sorted(latencies)
-    p50 = statistics.median(lat) * 1000
-    p99 = lat[min(n - 1, int(n * 0.99))] * 1000
-    print(f"backend            {backend}")
-    print(f"configuration      {args.config}, concurrency {args.concurrency}, {n} issuances")
+    p50, p99 = latency_ms(latencies)
+    per = cpu.per(n)
+    print(f"backend            {backend}, {args.workers} server processes")
+    print(f"configuration      {args.config}, concurrency {args.concurrency}, {n} issuances in {elapsed:.1f} s")
     print(f"issuances/s        {rate:,.0f}   (target {TARGET:.0f}: {'met' if rate >= TARGET else 'NOT met'})")
     print(f"latency p50 / p99  {p50:.1f} ms / {p99:.1f} ms (token + nonce + credential)")
+    print(f"CPU per issuance   server {per['server']:.2f} ms, PostgreSQL {per['postgres']:.2f} ms, "
+          f"client {per['client']:.2f} ms (machine: {os.cpu_count()} cores)")
     print(f"ES256 signs/s      {baseline:,.0f}   (raw cryptography, one core, same run)")
     print(f"ratio              {rate / baseline:.4f} issuances per raw signature-second "
           f"(each issuance costs 4 ES256 signatures: 2 DPoP + 1 proof on the client, 1 credential on the server)")
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--issuances", type=int, default=1000)
+    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    p.add_argument("--issuances", type=int, default=3000)
     p.add_argument("--warmup", type=int, default=64)
     p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--workers", type=int, default=2, help="server processes (portfeil serve --workers)")
     p.add_argument("--config", default="pid_sd_jwt")
     p.add_argument("--sqlite", action="store_true", help="use SQLite even if PostgreSQL is reachable")
     asyncio.run(run(p.parse_args()))

@@ -9,9 +9,10 @@ ES256 sign per presentation, plus ECDH/AES-GCM in ``direct_post.jwt`` mode).
 
 Usage: ``.venv/bin/python benchmarks/bench_presentation.py [seconds=20] [concurrency=32] [workers=2]
 [mode=direct_post] [qr|noqr]`` (``noqr``: transactions are created with ``"qr": false``, as a same-device
-integration would). Uses PostgreSQL at ``postgresql+asyncpg://postgres@127.0.0.1:5432/bench_presentation`` when
-reachable (the database is created), else SQLite. The load generator runs in this process and competes with
-the server for the machine's cores; it does not verify the request object's signature (a real wallet would).
+integration would). The server is ``portfeil serve --workers N`` on a scratch PostgreSQL database when reachable
+(created and dropped), else SQLite. The load generator (aiohttp) runs in this process and competes with the server
+for the machine's cores; it does not verify the request object's signature (a real wallet would). The run also
+reports the CPU milliseconds per presentation of the server processes, of PostgreSQL and of this client.
 """
 
 from __future__ import annotations
@@ -21,9 +22,6 @@ import base64
 import http.server
 import json
 import os
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,39 +30,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/bench_presentation"
-
-
-def make_app() -> Any:
-    """uvicorn factory for the server subprocess (settings from PORTFEIL_* variables)."""
-    from portfeil.app import create_app
-    from portfeil.context import make_context
-    from portfeil.settings import get_settings
-
-    return create_app(make_context(get_settings()), service=None, run_worker=False)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _database() -> str:
-    try:
-        import asyncpg
-
-        conn = await asyncpg.connect(PG_ADMIN, timeout=3)
-        try:
-            await conn.execute("DROP DATABASE IF EXISTS bench_presentation")
-            await conn.execute("CREATE DATABASE bench_presentation")
-        finally:
-            await conn.close()
-        return PG_URL
-    except Exception:  # noqa: BLE001 - no PostgreSQL: fall back to SQLite
-        return ""
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _http import Cpu, Server, call, drop_database, free_port, latency_ms, scratch_database, session
 
 
 def raw_es256_verify_rate(seconds: float = 1.0) -> float:
@@ -83,27 +50,6 @@ def raw_es256_verify_rate(seconds: float = 1.0) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def _tree_cpu_seconds(root: int) -> float:
-    """User + system CPU seconds of process ``root`` and its descendants (Linux ``/proc``; 0 elsewhere): the
-    server's CPU per presentation does not depend on how loaded the machine is, unlike latency."""
-    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    parents: dict[int, int] = {}
-    cpu: dict[int, float] = {}
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(fields[1])
-        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
-    tree, todo = set(), [root]
-    while todo:
-        pid = todo.pop()
-        tree.add(pid)
-        todo.extend(c for c, pp in parents.items() if pp == pid and c not in tree)
-    return sum(cpu.get(p, 0.0) for p in tree)
-
-
 def _b64json(part: str) -> dict[str, Any]:
     out: dict[str, Any] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
     return out
@@ -115,7 +61,7 @@ async def main() -> None:
     workers = int(sys.argv[3]) if len(sys.argv) > 3 else 2
     mode = sys.argv[4] if len(sys.argv) > 4 else "direct_post"
     with_qr = (sys.argv[5] if len(sys.argv) > 5 else "qr") != "noqr"
-    import httpx
+    from urllib.parse import urlencode
 
     from portfeil.context import AppContext
     from portfeil.db import Database, migrate
@@ -128,8 +74,8 @@ async def main() -> None:
     from portfeil.verifier.transactions import Verifier
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-presentation-"))
-    db_url = await _database() or f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
-    port, status_port = _free_port(), _free_port()
+    db_url, pg_name = await scratch_database("bench_presentation", sqlite_dir=tmp)
+    port, status_port = free_port(), free_port()
     public = f"http://localhost:{port}"
     settings = Settings(data_dir=tmp / "data", port=port, public_url=public, database_url=db_url)
     await migrate(db_url)
@@ -167,37 +113,24 @@ async def main() -> None:
     paths = [("family_name",), ("given_name",), ("birthdate",), ("personal_administrative_number",)]
 
     env = dict(os.environ, PORTFEIL_DATA_DIR=str(settings.data_dir), PORTFEIL_DATABASE_URL=db_url,
-               PORTFEIL_PUBLIC_URL=public, PORTFEIL_LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT))
-    server = subprocess.Popen(  # noqa: ASYNC220 - started once, before the measurement
-        [sys.executable, "-m", "uvicorn", "benchmarks.bench_presentation:make_app", "--factory", "--host",
-         "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=env, stderr=open(tmp / "server.log", "wb"))  # noqa: SIM115, ASYNC230
+               PORTFEIL_PUBLIC_URL=public, PORTFEIL_LOG_LEVEL="WARNING")
+    server = Server(env, port, workers, tmp / "server.log")
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30,
-                                     limits=httpx.Limits(max_connections=concurrency * 2)) as client:
-            for _ in range(900):
-                try:
-                    if (await client.get("/health")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                raise RuntimeError(f"server did not start: {(tmp / 'server.log').read_text()[-2000:]}")
+        async with session(concurrency, f"http://127.0.0.1:{port}") as client:
+            await server.wait_ready(client, workers)
             headers = {"Authorization": f"Bearer {api_key}"}
             latencies: list[float] = []
             failures: list[str] = []
 
             async def one() -> None:
                 t0 = time.perf_counter()
-                r = await client.post("/verifier/api/v1/transactions", headers=headers,
-                                      json={"template": "pid-basic", "response_mode": mode, "qr": with_qr})
-                tx = r.json()
-                t1 = time.perf_counter()
+                _, _, body = await call(client, "POST", "/verifier/api/v1/transactions", headers=headers,
+                                        json={"template": "pid-basic", "response_mode": mode, "qr": with_qr})
+                tx = json.loads(body)
                 path = tx["request_uri"].split(str(port), 1)[1]
-                ro = (await client.get(path)).text
-                t1b = time.perf_counter()
-                req = _b64json(ro.split(".")[1])
+                _, _, ro = await call(client, "GET", path)
+                req = _b64json(ro.decode().split(".")[1])
                 vp = present(credential, paths, holder_key=holder, aud=req["client_id"], nonce=req["nonce"],
                              now=datetime.now(UTC))
                 params = {"vp_token": json.dumps({"pid": [vp]}), "state": req["state"]}
@@ -206,16 +139,11 @@ async def main() -> None:
                     plain = json.dumps({"vp_token": {"pid": [vp]}, "state": req["state"]}).encode()
                     params = {"response": encrypt(plain, jwk, enc="A128GCM")}
                 resp_path = req["response_uri"].split(str(port), 1)[1]
-                t2 = time.perf_counter()
-                r = await client.post(resp_path, data=params)
-                t3 = time.perf_counter()
-                if os.environ.get("BENCH_TRACE"):
-                    print(f"create {1000*(t1-t0):.0f} ms, fetch {1000*(t1b-t1):.0f} ms, "
-                          f"present {1000*(t2-t1b):.0f} ms, "
-                          f"response {1000*(t3-t2):.0f} ms", file=sys.stderr)
-                res = (await client.get(f"/verifier/api/v1/transactions/{tx['id']}", headers=headers)).json()
-                if r.status_code != 200 or res["status"] != "verified":
-                    failures.append(res.get("status", str(r.status_code)))
+                status, _, _ = await call(client, "POST", resp_path, data=urlencode(params), headers=form)
+                _, _, body = await call(client, "GET", f"/verifier/api/v1/transactions/{tx['id']}", headers=headers)
+                res = json.loads(body)
+                if status != 200 or res["status"] != "verified":
+                    failures.append(res.get("status", str(status)))
                 latencies.append(time.perf_counter() - t0)
 
             for _ in range(3):  # warm up (status list fetch, caches, connection pools)
@@ -223,8 +151,9 @@ async def main() -> None:
             latencies.clear()
             failures.clear()
             deadline = time.perf_counter() + seconds
+            cpu = Cpu(server)
+            cpu.start()
             started = time.perf_counter()
-            cpu0 = _tree_cpu_seconds(server.pid)
 
             async def worker() -> None:
                 while time.perf_counter() < deadline:
@@ -232,22 +161,23 @@ async def main() -> None:
 
             await asyncio.gather(*(worker() for _ in range(concurrency)))
             elapsed = time.perf_counter() - started
-            server_cpu = _tree_cpu_seconds(server.pid) - cpu0
+            cpu.stop()
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        server.stop()
         status_server.shutdown()
+        await drop_database(pg_name)
     baseline = raw_es256_verify_rate()
-    lat = sorted(latencies)
-    rate = len(lat) / elapsed
-    print(f"database: {'PostgreSQL' if db_url.startswith('postgresql') else 'SQLite'}; mode {mode}; "
-          f"{workers} server workers; concurrency {concurrency}; {seconds:.0f} s; "
+    n = len(latencies)
+    rate = n / elapsed
+    p50, p99 = latency_ms(latencies)
+    per = cpu.per(n)
+    print(f"database: {'PostgreSQL' if pg_name else 'SQLite'}; mode {mode}; "
+          f"{workers} server processes; concurrency {concurrency}; {seconds:.0f} s; "
           f"{'with' if with_qr else 'without'} QR code")
-    print(f"complete presentations: {len(lat)} in {elapsed:.1f} s = {rate:.0f}/s (failed: {len(failures)})")
-    print(f"latency p50 {1000 * statistics.median(lat):.0f} ms, p99 {1000 * lat[int(0.99 * (len(lat) - 1))]:.0f} ms")
-    per = 1000 * server_cpu / max(len(lat), 1)
-    print(f"server CPU per presentation: {per:.1f} ms (= {1000 / per if per else 0:.0f} presentations/s per "
-          f"core if the server had the core to itself; database server not counted)")
+    print(f"complete presentations: {n} in {elapsed:.1f} s = {rate:.0f}/s (failed: {len(failures)})")
+    print(f"latency p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+    print(f"CPU per presentation: server {per['server']:.2f} ms, PostgreSQL {per['postgres']:.2f} ms, "
+          f"client {per['client']:.2f} ms (machine: {os.cpu_count()} cores)")
     print(f"raw ES256 verify (cryptography, one core, same run): {baseline:.0f}/s; "
           f"presentations/s = {rate / baseline:.4f} x raw verify")
 

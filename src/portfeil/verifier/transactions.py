@@ -32,7 +32,7 @@ import segno
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portfeil.context import AppContext
@@ -67,6 +67,9 @@ log = logging.getLogger("portfeil.verifier")
 TRANSACTION_LIFETIME: Final = timedelta(minutes=5)
 #: How long a known API key is served from memory (see :meth:`Verifier.party_by_api_key`).
 API_KEY_CACHE_SECONDS: Final = 30.0
+# Hot-path statements, built once (SQLAlchemy Core: no ORM session per call).
+_TX_INSERT = insert(VerTransaction)
+_TX_READ = select(*VerTransaction.__table__.c).where(VerTransaction.id == bindparam("id"))
 WEBHOOK_TOPIC: Final = "verifier.webhook"
 WEBHOOK_KEY: Final = "verifier-webhook-signer"
 WEBHOOK_TYP: Final = "portfeil-webhook+jws"
@@ -175,7 +178,7 @@ class Verifier:
         #: an ``httpx.AsyncClient``-like object for webhooks (tests plug an ASGI client in)
         self.http = http or ctx.services.get("verifier.http")
         self._signing: dict[str, _Signing] = {}
-        self._parties: dict[str, VerParty] = {}
+        self._parties: dict[str, tuple[VerParty, float]] = {}
         self._api_keys: dict[str, tuple[VerParty, float]] = {}
         self._mdoc: tuple[object, MdocVerifier] | None = None
         self.lifetime = TRANSACTION_LIFETIME
@@ -287,14 +290,17 @@ class Verifier:
                 "created_at": p.created_at.isoformat()}
 
     async def party(self, party_id: str) -> VerParty:
+        """A party, remembered for :data:`API_KEY_CACHE_SECONDS` (other server processes may change it)."""
         cached = self._parties.get(party_id)
-        if cached is not None:
-            return cached
+        if cached is not None and time.monotonic() - cached[1] < API_KEY_CACHE_SECONDS:
+            return cached[0]
         async with self.db.session() as s:
             party = await s.get(VerParty, party_id)
         if party is None:
             raise VerifierNotFound("party_not_found", "no such relying party")
-        self._parties[party_id] = party
+        if len(self._parties) >= 10_000:
+            self._parties.clear()
+        self._parties[party_id] = (party, time.monotonic())
         return party
 
     async def party_by_api_key(self, api_key: str | None) -> VerParty:
@@ -390,14 +396,14 @@ class Verifier:
         view_secret = secrets.token_urlsafe(24) if browser else None
         now = self.clock.now()
         expires = now + self.lifetime
-        async with self.db.transaction() as s:
-            s.add(VerTransaction(
-                id=tx_id, party_id=party.id, template=template, dcql=query, client_id_prefix=client_id_prefix,
-                client_id=client_id, response_mode=response_mode, state=_token(), nonce=_token(),
-                enc_key_pem=enc_pem, enc_kid=enc.kid if enc else None,
-                view_secret_hash=_sha256(view_secret) if view_secret else None, return_url=return_url,
-                status="created", created_at=now, expires_at=expires,
-            ))
+        async with self.db.connection() as c:  # one Core statement: the hot path of every service's call
+            await c.execute(_TX_INSERT, {
+                "id": tx_id, "party_id": party.id, "template": template, "dcql": query,
+                "client_id_prefix": client_id_prefix, "client_id": client_id, "response_mode": response_mode,
+                "state": _token(), "nonce": _token(), "enc_key_pem": enc_pem, "enc_kid": enc.kid if enc else None,
+                "view_secret_hash": _sha256(view_secret) if view_secret else None, "return_url": return_url,
+                "status": "created", "created_at": now, "expires_at": expires,
+            })
         request_uri = self.ctx.url(f"/verifier/request/{tx_id}")
         link = request_link(client_id=client_id, request_uri=request_uri,
                             request_uri_method="post" if request_uri_method == "post" else None,
@@ -411,11 +417,12 @@ class Verifier:
                             scheme=OPENID4VP_SCHEME)
 
     async def _load(self, tx_id: str) -> VerTransaction:
-        async with self.db.session() as s:
-            tx = await s.get(VerTransaction, tx_id)
-        if tx is None:
+        """A transaction, read with one Core statement (a detached object, never written back)."""
+        async with self.db.connection() as c:
+            row = (await c.execute(_TX_READ, {"id": tx_id})).mappings().first()
+        if row is None:
             raise VerifierNotFound("transaction_not_found", "no such transaction")
-        return tx
+        return VerTransaction(**row)
 
     async def request_object(self, tx_id: str, *, form: dict[str, Any] | None = None) -> str:
         """The signed request object (§5, RFC 9101) for a GET (``form`` None) or a POST to ``request_uri``
@@ -447,8 +454,8 @@ class Verifier:
             lifetime=max(tx.expires_at - now, timedelta(seconds=1)),
         )
         if tx.status == "created":
-            async with self.db.transaction() as s:
-                await s.execute(update(VerTransaction).where(VerTransaction.id == tx.id,
+            async with self.db.connection() as c:
+                await c.execute(update(VerTransaction).where(VerTransaction.id == tx.id,
                                                              VerTransaction.status == "created")
                                 .values(status="fetched", fetched_at=now))
         return token
@@ -479,12 +486,12 @@ class Verifier:
             form, response_mode=tx.response_mode, expected_state=tx.state,  # type: ignore[arg-type]
             credential_query_ids={c.id for c in query.credentials}, decryption_key=decryption_key,
         )
-        async with self.db.transaction() as s:
-            claimed = await s.execute(
+        async with self.db.connection() as c:  # one statement claims the transaction: a replay finds it taken
+            claimed = await c.execute(
                 update(VerTransaction).where(VerTransaction.id == tx.id, VerTransaction.status.in_(OPEN_STATES))
                 .values(status="responding", responded_at=now))
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                raise VerifierError("response_already_received", "this transaction has already been answered")
+        if claimed.rowcount != 1:
+            raise VerifierError("response_already_received", "this transaction has already been answered")
         if response.error is not None:
             result: dict[str, Any] = {"verified": False, "wallet_error": response.error, "credentials": [],
                                       "failures": [{"code": "wallet_error", "message": "the wallet declined"}]}
@@ -511,11 +518,14 @@ class Verifier:
             sep = "&" if "?" in tx.return_url else "?"
             answer["redirect_uri"] = f"{tx.return_url}{sep}{urlencode({'response_code': code})}"
         party = await self.party(tx.party_id)
-        async with self.db.transaction() as s:
-            await s.execute(update(VerTransaction).where(VerTransaction.id == tx.id).values(
-                status=status, result=result, enc_key_pem=None,
-                response_code_hash=_sha256(code) if code else None))
-            if party.webhook_url:
+        stored = update(VerTransaction).where(VerTransaction.id == tx.id).values(
+            status=status, result=result, enc_key_pem=None, response_code_hash=_sha256(code) if code else None)
+        if not party.webhook_url:
+            async with self.db.connection() as c:  # one statement
+                await c.execute(stored)
+        else:
+            async with self.db.transaction() as s:  # the result and its webhook event together
+                await s.execute(stored)
                 hook = VerWebhook(transaction_id=tx.id, url=party.webhook_url, attempts=0, created_at=now)
                 s.add(hook)
                 await s.flush()
