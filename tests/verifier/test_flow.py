@@ -73,3 +73,19 @@ async def test_link_and_qr(env: Env) -> None:
     svg = created.qr_svg(title="QR")
     assert svg.startswith('<svg role="img"')
     assert "<title>QR</title>" in svg
+
+
+async def test_qr_code_decodes_back_to_the_link(env: Env) -> None:
+    """The fixed data mask must still give a code any reader decodes (zxing-cpp, as the wallet's QR import)."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    from portfeil.verifier.transactions import qr_code
+
+    created = await env.create()
+    png = io.BytesIO()
+    qr_code(created.link).save(png, kind="png", scale=4, border=4)
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.getvalue())))
+    assert [d.text for d in decoded] == [created.link]
