@@ -307,6 +307,7 @@ def _header_map(value: Any, what: str) -> dict[Any, Any]:
 
 
 _LABEL_TYPES: Final = frozenset({int, str})
+_ONLY_BYTES: Final = {bytes}
 
 
 _EMPTY_HEADER: Final[Mapping[Any, Any]] = MappingProxyType({})
@@ -357,7 +358,9 @@ class CoseSign1:
             return ()
         if isinstance(raw, bytes):
             return (raw,)
-        if isinstance(raw, list | tuple) and raw and all(isinstance(c, bytes) for c in raw):
+        if isinstance(raw, list | tuple) and raw and (
+            set(map(type, raw)) == _ONLY_BYTES or all(isinstance(c, bytes) for c in raw)
+        ):
             return tuple(raw)
         raise FormatError("cose_malformed", "x5chain is neither a bstr nor a non-empty array of bstr")
 

@@ -790,9 +790,9 @@ class MdocVerifier:
 
     def _verify_document(self, doc: Mapping[Any, Any], session_transcript: bytes, now: datetime) -> VerifiedMdoc:
         """18013-5 §9.3.1 for one Document. Order: everything both signatures need is parsed first (issuerAuth,
-        DS chain, the MSO for the device key, deviceSignature), then the two signatures are checked nearly back to
-        back (fewer switches between OpenSSL and the interpreter; only the MSO's docType and validity are checked
-        between them), then the elements."""
+        DS chain, the MSO for the device key, deviceSignature), then the two signatures are checked back to back
+        (fewer switches between OpenSSL and the interpreter), then the MSO's docType and validity (reported before
+        a bad device signature, as the issuer's statements come first) and the elements."""
         doctype = _text(doc.get("docType"), "docType")
         issuer_signed = doc.get("issuerSigned")
         if not isinstance(issuer_signed, CBOR_MAP_TYPES):
@@ -832,15 +832,16 @@ class MdocVerifier:
         dab = device_authentication_bytes(session_transcript, doctype, _encode_tag24(ns_raw))
 
         issuer_auth.verify(ds_key, allowed_algs=self._issuer_algs)
-        self._check_mso(mso, leaf, doctype, now)  # a few comparisons
         try:
             signature.verify(mso.device_key, allowed_algs=self._device_algs, detached_payload=dab)
         except FormatError as exc:
+            self._check_mso(mso, leaf, doctype, now)  # an MSO fault is the first error to report
             if exc.code == "cose_bad_signature":
                 raise FormatError(
                     "mdoc_bad_device_signature", "device signature does not verify for this session"
                 ) from None
             raise
+        self._check_mso(mso, leaf, doctype, now)
         namespaces = self._verified_elements(issuer_signed.get("nameSpaces", {}), mso)
         return VerifiedMdoc(
             doctype=mso.doctype,

@@ -312,16 +312,18 @@ def split_sd_jwt(token: str, *, max_size: int = MAX_SD_JWT_SIZE) -> SdJwtParts:
     # Strict base64 decoding of every part refuses foreign characters; these three it would otherwise accept.
     if not token.isascii() or "=" in token or "+" in token or "/" in token:
         raise FormatError("malformed_sd_jwt", "SD-JWT holds characters outside base64url, '.' and '~'")
-    parts = token.split("~")
-    if len(parts) < 2 or not parts[0]:
+    # find() (memchr) for the issuer JWT and the KB-JWT: only the Disclosures in between need split()
+    first = token.find("~")
+    if first <= 0:
         raise FormatError("malformed_sd_jwt", "SD-JWT must be <JWT>~<Disclosures>~[<KB-JWT>]")
-    disclosures = parts[1:-1]
+    last = token.rfind("~")
+    disclosures = token[first + 1 : last].split("~") if last > first else []
     if len(disclosures) > MAX_DISCLOSURES:
         raise FormatError("too_many_disclosures", "SD-JWT carries too many Disclosures")
     if "" in disclosures:
         raise FormatError("malformed_sd_jwt", "empty Disclosure")
-    kb = parts[-1]
-    return SdJwtParts(parts[0], tuple(disclosures), kb or None, token[: len(token) - len(kb)])
+    kb = token[last + 1 :]
+    return SdJwtParts(token[:first], tuple(disclosures), kb or None, token[: last + 1])
 
 
 # --- Issuance (RFC 9901 §4.1, §4.2)
@@ -894,9 +896,10 @@ def _verify(
         # sd_hash covers the presentation up to the KB-JWT, which starts with the issuer's signing input: one
         # SHA-256 pass serves both (the issuer signature is verified on the digest).
         h = hashlib.sha256(signing_input)
-        verify_signature_digest(key, "ES256", issuer.signature, h.digest())
+        issuer_digest = h.digest()
         h.update(parts.presented[len(signing_input) :].encode("ascii"))
         sd_hash_digest = h.digest()
+        verify_signature_digest(key, "ES256", issuer.signature, issuer_digest)
     else:
         verify_signature(key, issuer.alg, issuer.signature, signing_input)
     key_binding = None
