@@ -68,3 +68,31 @@ async def test_failed_consumer_is_retried_and_its_effects_rolled_back(db: Databa
     assert await worker.drain() == 1
     assert await worker.drain() == 0
     assert len(attempts) == 2
+
+
+async def test_workers_of_several_processes_apply_each_event_once(db: Database, clock: FrozenClock) -> None:
+    """`serve --workers N` runs an outbox worker in every process: racing workers must not apply an event twice.
+    The consumer's effect (a row) is written in the delivery's transaction, so a loser's effect rolls back."""
+    import asyncio
+
+    from portfeil.outbox import OutboxDelivery
+
+    applied: list[str] = []
+
+    async def handle(s: AsyncSession, ev: Event) -> None:
+        await asyncio.sleep(0)  # let the other worker interleave inside the transaction
+        applied.append(ev.payload["n"])
+
+    workers = [OutboxWorker(db, clock=clock, batch=7) for _ in range(3)]
+    for w in workers:
+        w.subscribe("c", {"t"}, handle)
+    async with db.transaction() as s:
+        for n in range(40):
+            await emit(s, "t", {"n": str(n)}, clock=clock)
+    await asyncio.gather(*(w.drain() for w in workers))
+    async with db.session() as s:
+        rows = (await s.execute(select(OutboxDelivery.event_id).where(OutboxDelivery.consumer == "c"))).all()
+    assert len(rows) == 40 == len({r[0] for r in rows})
+    # The delivery row is written before the handler runs, so a worker that lost the race never runs it.
+    assert sorted(applied, key=int) == [str(n) for n in range(40)]
+    assert [await w.drain() for w in workers] == [0, 0, 0]
