@@ -19,12 +19,14 @@ from portfeil.trust.registry import TrustRegistry
 from tests.issuer.conftest import IVAN, Wallet
 
 
-async def test_metadata_both_locations(client: httpx.AsyncClient) -> None:
+async def test_metadata_both_locations(client: httpx.AsyncClient, ctx: AppContext) -> None:
     ra = await client.get("/.well-known/openid-credential-issuer/issuer")
     assert ra.status_code == 200, ra.text
     a = ra.json()
     b = (await client.get("/issuer/.well-known/openid-credential-issuer")).json()
     assert a == b
+    assert ra.headers["content-type"] == "application/json"
+    assert a == (await PidIssuer.of(ctx)).credential_issuer_metadata()  # the cached bytes are the fresh metadata
     assert a["credential_issuer"] == "http://localhost/issuer"
     cfgs = a["credential_configurations_supported"]
     assert cfgs["pid_sd_jwt"]["vct"] == "urn:eudi:pid:1"

@@ -106,8 +106,8 @@ def build_router() -> APIRouter:
 
     @r.get("/.well-known/openid-credential-issuer/issuer", summary="Credential Issuer metadata (§12.2.2)")
     @r.get("/issuer/.well-known/openid-credential-issuer", include_in_schema=False)
-    async def issuer_metadata(ctx: Ctx) -> JSONResponse:
-        return JSONResponse((await issuer(ctx)).credential_issuer_metadata())
+    async def issuer_metadata(ctx: Ctx) -> Response:
+        return Response((await issuer(ctx)).credential_issuer_metadata_json(), media_type="application/json")
 
     @r.get("/.well-known/oauth-authorization-server/issuer", summary="Authorization Server metadata (RFC 8414)")
     @r.get("/issuer/.well-known/oauth-authorization-server", include_in_schema=False)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import secrets
 import time
@@ -180,6 +181,7 @@ class PidIssuer:
         self._c_nonce_key = hmac.new(secret, b"portfeil issuer c_nonce", hashlib.sha256).digest()
         self._keys: IssuerKeys | None = None
         self._last_purge = 0.0
+        self._metadata: bytes | None = None
         #: test seam: called inside the recording transaction, after the credentials were signed
         self.before_record: Callable[[], None] | None = None
 
@@ -212,6 +214,14 @@ class PidIssuer:
         return cfg
 
     # ------------------------------------------------------------------------------------------ metadata
+    def credential_issuer_metadata_json(self) -> bytes:
+        """:meth:`credential_issuer_metadata` serialised, built once per issuer object (its settings and
+        configurations do not change while it lives): wallets fetch it before every issuance."""
+        if self._metadata is None:
+            self._metadata = json.dumps(self.credential_issuer_metadata(), ensure_ascii=False,
+                                        separators=(",", ":")).encode()
+        return self._metadata
+
     def credential_issuer_metadata(self) -> dict[str, Any]:
         """OpenID4VCI 1.0 §12.2.4, with ``credential_metadata`` per configuration (display bg/en, claims)."""
         return oid4vci.credential_issuer_metadata(
