@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from portfeil.formats.errors import FormatError
+from portfeil.formats.jws import bounded_put
 
 __all__ = [
     "ALG_EDDSA",
@@ -546,12 +547,7 @@ def public_key_from_cose_key(cose_key: Any) -> PublicKey:
             cached = _EC2_KEY_CACHE.get(cache_key)
             if cached is None:
                 cached = ec.EllipticCurvePublicKey.from_encoded_point(curve_cls(), point)
-                if len(_EC2_KEY_CACHE) >= _EC2_KEY_CACHE_MAX:
-                    try:
-                        _EC2_KEY_CACHE.pop(next(iter(_EC2_KEY_CACHE)), None)
-                    except (RuntimeError, StopIteration):  # resized by another thread meanwhile
-                        _EC2_KEY_CACHE.clear()
-                _EC2_KEY_CACHE[cache_key] = cached
+                bounded_put(_EC2_KEY_CACHE, cache_key, cached, _EC2_KEY_CACHE_MAX)
             return cached
         if kty == _KTY_OKP and isinstance(x, bytes):
             if crv == _OKP_ED25519:
