@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -122,14 +123,24 @@ def test_holder_commands_with_softhsm_token(data_dir: Path, monkeypatch: pytest.
                     "--pin", "4321"], check=True, capture_output=True)
     tok = ("--pkcs11-lib", SOFTHSM_LIB, "--token", "eid-card", "--pin", "4321")
     csr, cert = data_dir / "t.csr", data_dir / "t.pem"
-    assert invoke("eid-holder", "keygen", *tok)[0] == 0
-    code, out = invoke("eid-holder", "csr", *tok, "--out", str(csr))
+
+    def holder(*args: str) -> tuple[int, str]:  # (exit code, standard output); errors go into the assertion
+        # In a process of its own: a PKCS#11 library is initialised once per process and reads SOFTHSM2_CONF
+        # then, so another test's token directory (tests/pki) would otherwise still be the one in use here.
+        done = subprocess.run([sys.executable, "-m", "portfeil.cli", "eid-holder", *args], capture_output=True,
+                              text=True, env=dict(os.environ), check=False, timeout=120)
+        return done.returncode, done.stdout if done.returncode == 0 else done.stdout + done.stderr
+
+    code, out = holder("keygen", *tok)
+    assert code == 0, out
+    code, out = holder("csr", *tok, "--out", str(csr))
     assert code == 0, out
     adm = _prepare()
     code, out = invoke("eid", "issue", "--person", IVAN, "--csr", str(csr), "--administrator", adm,
                        "--officer", "служител", "--document", "645123450", "--out", str(cert), "--json")
     assert code == 0, out
-    assert invoke("eid-holder", "import-cert", *tok, "--cert", str(cert))[0] == 0
-    code, out = invoke("eid-holder", "sign-challenge", *tok, "--challenge", _challenge())
+    code, out = holder("import-cert", *tok, "--cert", str(cert))
+    assert code == 0, out
+    code, out = holder("sign-challenge", *tok, "--challenge", _challenge())
     assert code == 0, out
     assert _login(json.loads(out)) == json.loads(invoke("eid", "list", "--json")[1])[0]["electronic_id"]

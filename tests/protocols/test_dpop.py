@@ -159,6 +159,15 @@ def test_rejects_wrong_ath() -> None:
         _verify(proof, htm="GET", access_token="other")
 
 
+@pytest.mark.parametrize("ath", ["\x80", "ё"])
+def test_rejects_non_ascii_ath_cleanly(ath: str) -> None:
+    """A non-ASCII ``ath`` once crashed ``hmac.compare_digest`` (TypeError); it must be a plain refusal."""
+    proof = jwt(_claims(htm="GET", ath=ath), KEY, typ="dpop+jwt", header={"jwk": public_jwk(KEY)})
+    with pytest.raises(ProtocolError) as e:
+        _verify(proof, htm="GET", access_token="tok")
+    assert e.value.code == "invalid_dpop_proof"
+
+
 def test_rejects_missing_ath() -> None:
     proof = create_dpop_proof(KEY, htm="GET", htu=HTU, now=NOW)
     with pytest.raises(ProtocolError):

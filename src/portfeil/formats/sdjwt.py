@@ -36,6 +36,7 @@ from typing import Any, Final, NamedTuple
 
 from cryptography import x509
 
+from portfeil.consttime import text_equal
 from portfeil.formats.errors import FormatError
 from portfeil.formats.jws import (
     _STRICT_JSON,
@@ -791,7 +792,7 @@ def _check_kb(
     if iat < now_ts - max_age - skew:
         raise FormatError("kb_stale", "Key Binding JWT is too old")
     sd_hash = p.get("sd_hash")
-    if type(sd_hash) is not str or not secrets.compare_digest(sd_hash, _b64_digest(sd_hash_digest)):
+    if type(sd_hash) is not str or not text_equal(sd_hash, _b64_digest(sd_hash_digest)):
         raise FormatError("kb_sd_hash_mismatch", "Key Binding JWT sd_hash does not match the presentation")
     return KeyBinding(aud, nonce, int(iat), kb.header)
 

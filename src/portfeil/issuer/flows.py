@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from portfeil.consttime import text_equal
 from portfeil.context import AppContext
 from portfeil.errors import PortfeilError
 from portfeil.formats.errors import FormatError
@@ -289,7 +290,7 @@ class PidIssuer:
         if window not in (now_window, now_window - 1):
             return False
         expected = hmac.new(self._nonce_key, str(window).encode(), hashlib.sha256).hexdigest()[:32]
-        return hmac.compare_digest(mac, expected)
+        return text_equal(mac, expected)
 
     async def _dpop(self, proof: str | None, *, htu: str, access_token: str | None = None,
                     expected_jkt: str | None = None, status: int | None = None) -> str:
@@ -462,7 +463,7 @@ class PidIssuer:
         """The citizen's eID signature over the page's challenge, checked by the eID centre; then the attributes
         that would be issued are read from the population register (shown before consent)."""
         row = await self.pushed_request(client_id, request_uri)
-        if row.eid_challenge is None or not hmac.compare_digest(row.eid_challenge, challenge):
+        if row.eid_challenge is None or not text_equal(row.eid_challenge, challenge):
             raise IssuerError("challenge_mismatch", "the challenge does not belong to this authorization request")
         person_id, serial = await self.eid.authenticate(challenge, signature, chain)
         person = await population.get_person(self.db, person_id, clock=self.clock)

@@ -21,7 +21,6 @@ provider, claims ``iat``, ``attested_keys`` (JWKs), optional ``exp``, ``key_stor
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +28,7 @@ from typing import Any, Final
 
 from cryptography import x509
 
+from portfeil.consttime import text_equal
 from portfeil.formats.jws import ChainValidatorLike
 from portfeil.protocols._common import (
     JWSPrivateKey,
@@ -145,7 +145,7 @@ def create_client_attestation_pop(
 
 def _audience_ok(aud: object, expected: str) -> bool:
     if isinstance(aud, str):
-        return hmac.compare_digest(aud, expected)
+        return text_equal(aud, expected)
     return isinstance(aud, list) and len(aud) == 1 and aud[0] == expected
 
 
@@ -281,7 +281,7 @@ def verify_key_attestation(
     for jwk in keys:
         key_from_jwk(jwk, code=code)
     nonce = opt_str(claims, "nonce", code=code)
-    if expected_nonce is not None and (nonce is None or not hmac.compare_digest(nonce, expected_nonce)):
+    if expected_nonce is not None and (nonce is None or not text_equal(nonce, expected_nonce)):
         raise ProtocolError("invalid_nonce", "key attestation nonce is not the expected c_nonce")
     return KeyAttestation(
         attested_keys=tuple(dict(k) for k in keys),

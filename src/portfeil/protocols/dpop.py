@@ -13,12 +13,12 @@ No storage here: the service passes ``seen(jti) -> bool`` (True when already use
 from __future__ import annotations
 
 import hashlib
-import hmac
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from portfeil.consttime import text_equal
 from portfeil.protocols._common import (
     ALLOWED_ALGS,
     JWSPrivateKey,
@@ -160,7 +160,7 @@ def verify_dpop_proof(
     # (11): ath when an access token is presented.
     if access_token is not None:
         ath = payload.get("ath")
-        if not isinstance(ath, str) or not hmac.compare_digest(ath, access_token_hash(access_token)):
+        if not isinstance(ath, str) or not text_equal(ath, access_token_hash(access_token)):
             raise ProtocolError(_CODE, "DPoP ath does not match the access token", status=status)
     # (10): nonce, when the server demands one (§8 authorization server, §9 resource server).
     nonce = payload.get("nonce")
@@ -178,7 +178,7 @@ def verify_dpop_proof(
     except ProtocolError as exc:
         raise ProtocolError(_CODE, exc.message, status=status) from exc
     assert iat is not None
-    if expected_jkt is not None and not hmac.compare_digest(expected_jkt, jkt):
+    if expected_jkt is not None and not text_equal(expected_jkt, jkt):
         raise ProtocolError("invalid_token", "the access token is bound to another key", status=401)
     if seen(jti):
         raise ProtocolError(_CODE, "DPoP proof was already used", status=status)

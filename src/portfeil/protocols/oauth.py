@@ -21,6 +21,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from portfeil.consttime import text_equal
 from portfeil.protocols._common import MAX_STRING, opt_str, random_token, req_str
 from portfeil.protocols.client_attestation import TOKEN_ENDPOINT_AUTH_METHOD
 from portfeil.protocols.errors import ProtocolError
@@ -183,7 +184,7 @@ def validate_par_request(
         raise ProtocolError("request_not_supported", "request objects are not supported at the PAR endpoint")
     client_id = _form_str(params, "client_id", required=True)
     assert client_id is not None
-    if authenticated_client_id is not None and not hmac.compare_digest(client_id, authenticated_client_id):
+    if authenticated_client_id is not None and not text_equal(client_id, authenticated_client_id):
         raise ProtocolError("invalid_client", "client_id does not match the authenticated client")
     if _form_str(params, "response_type", required=True) != "code":
         raise ProtocolError("unsupported_response_type", "response_type must be code")

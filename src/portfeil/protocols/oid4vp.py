@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from portfeil.consttime import text_equal
 from portfeil.formats.jws import ChainValidatorLike
 from portfeil.pki.certs import san_dns_names
 from portfeil.protocols import jwe
@@ -411,7 +412,7 @@ def verify_request_object(
     leaf = verified.leaf
     assert leaf is not None
     client_id = req_str(payload, "client_id", code=code)
-    if url_client_id is not None and not hmac.compare_digest(client_id, url_client_id):
+    if url_client_id is not None and not text_equal(client_id, url_client_id):
         raise ProtocolError(code, "client_id of the request object differs from the link")
     if "iss" in payload and payload["iss"] != client_id:
         raise ProtocolError(code, "iss does not match client_id")
@@ -425,7 +426,7 @@ def verify_request_object(
     check_iat(payload, now, code=code, max_age=24 * 3600, leeway=leeway, required=False)
     if expected_wallet_nonce is not None:
         wn = payload.get("wallet_nonce")
-        if not isinstance(wn, str) or not hmac.compare_digest(wn, expected_wallet_nonce):
+        if not isinstance(wn, str) or not text_equal(wn, expected_wallet_nonce):
             raise ProtocolError(code, "wallet_nonce does not match")
     mode, response_uri, nonce, state, dcql, ids, md = _common_params(payload, code, allow_http_localhost)
     prefix, _, identifier = client_id.partition(":")
@@ -437,7 +438,7 @@ def verify_request_object(
         if host.lower() != identifier.lower():
             raise ProtocolError(code, "response_uri host does not match the client_id DNS name")
     elif prefix == "x509_hash":
-        if not hmac.compare_digest(identifier, x509_hash(leaf)):
+        if not text_equal(identifier, x509_hash(leaf)):
             raise ProtocolError(code, "client_id hash does not match the certificate")
     else:
         raise ProtocolError(code, "client_id prefix must be x509_san_dns or x509_hash for signed requests")

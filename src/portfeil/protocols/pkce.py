@@ -6,11 +6,11 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import secrets
 from typing import Final
 
+from portfeil.consttime import text_equal
 from portfeil.protocols._common import b64url_encode
 from portfeil.protocols.errors import ProtocolError
 
@@ -50,5 +50,5 @@ def check_code_verifier(verifier: object, challenge: str) -> None:
     """Token request check (RFC 7636 §4.6): S256 of the verifier equals the stored challenge."""
     if not isinstance(verifier, str):
         raise ProtocolError("invalid_grant", "code_verifier missing")
-    if not hmac.compare_digest(code_challenge(verifier), challenge):
+    if not text_equal(code_challenge(verifier), challenge):
         raise ProtocolError("invalid_grant", "code_verifier does not match the code_challenge")

@@ -28,7 +28,6 @@ outbox event ``trust.wallet_unit_revoked`` ``{"wallet_unit_id", "reason"}``.
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -36,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portfeil.consttime import text_equal
 from portfeil.formats.errors import FormatError
 from portfeil.formats.jws import parse_compact, public_jwk, public_key_from_jwk, verify_parsed
 from portfeil.outbox import Event, emit
@@ -150,7 +150,7 @@ class WalletProvider:
             raise TrustError("invalid_wallet_unit", "too many keys to attest")
         jwk, nonce = self._check_proof(proof)
         extra = [self._check_proof(p) for p in key_proofs]
-        if any(not hmac.compare_digest(n, nonce) for _, n in extra):
+        if any(not text_equal(n, nonce) for _, n in extra):
             raise TrustError("invalid_proof", "every key proof must use the same nonce")
         await self._consume_nonce(nonce)
         jkt = jwk_thumbprint(jwk)
@@ -175,7 +175,7 @@ class WalletProvider:
         if jwk_thumbprint(jwk) != unit.jkt:
             raise TrustError("invalid_proof", "the proof is not made with this wallet unit's key")
         extra = [self._check_proof(p) for p in (key_proofs or [])[:MAX_KEYS]]
-        if any(not hmac.compare_digest(n, nonce) for _, n in extra):
+        if any(not text_equal(n, nonce) for _, n in extra):
             raise TrustError("invalid_proof", "every key proof must use the same nonce")
         await self._consume_nonce(nonce)
         if unit.status != "active":

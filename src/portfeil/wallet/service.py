@@ -11,7 +11,6 @@ when set (tests inject an ASGI transport).
 from __future__ import annotations
 
 import asyncio
-import hmac
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from fastapi import APIRouter, FastAPI, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 import portfeil.wallet.messages  # noqa: F401 - registers the texts
+from portfeil.consttime import text_equal
 from portfeil.context import AppContext
 from portfeil.errors import PortfeilError
 from portfeil.web.deps import Ctx
@@ -91,7 +91,7 @@ def _state(ctx: AppContext) -> UiState:
 
 def _session_ok(request: Request, st: UiState) -> bool:
     got = request.cookies.get(COOKIE, "")
-    return st.wallet is not None and st.session is not None and hmac.compare_digest(got, st.session)
+    return st.wallet is not None and st.session is not None and text_equal(got, st.session)
 
 
 def _redirect(url: str) -> RedirectResponse:
