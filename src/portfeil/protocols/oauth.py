@@ -14,7 +14,6 @@ Request data comes in as the parsed form (``Mapping[str, str]``; JSON-valued par
 
 from __future__ import annotations
 
-import hmac
 import json
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -316,7 +315,7 @@ def check_pre_authorized_code_grant(
         return
     if request.tx_code is None:
         raise ProtocolError("invalid_request", "tx_code is required")
-    if not hmac.compare_digest(request.tx_code.encode(), expected_tx_code.encode()):
+    if not text_equal(request.tx_code, expected_tx_code):
         raise ProtocolError("invalid_grant", "tx_code is wrong")
 
 

@@ -16,7 +16,6 @@ Wallet side
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import re
 from collections.abc import Collection, Mapping, Sequence
@@ -593,7 +592,7 @@ def parse_authorization_response(
         raise ProtocolError("server_error", "unsupported response_mode")
     state = params.get("state")
     if expected_state is not None:
-        if not isinstance(state, str) or not hmac.compare_digest(state.encode(), expected_state.encode()):
+        if not isinstance(state, str) or not text_equal(state, expected_state):
             raise ProtocolError(code, "state does not match")
     elif state is not None:
         raise ProtocolError(code, "unexpected state")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from portfeil.consttime import text_equal
 from portfeil.context import AppContext
 from portfeil.errors import PortfeilError
 
@@ -37,7 +37,7 @@ async def require_operator(ctx: Ctx, authorization: Annotated[str | None, Header
     """Operator endpoints: ``Authorization: Bearer <PORTFEIL_OPERATOR_TOKEN>``."""
     token = bearer_token(authorization)
     expected = ctx.settings.operator_token.get_secret_value()
-    if token is None or not hmac.compare_digest(token.encode(), expected.encode()):
+    if token is None or not text_equal(token, expected):
         raise Unauthorized("operator_token_required", "a valid operator bearer token is required")
 
 
