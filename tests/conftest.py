@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings as hypothesis_settings
 
 from portfeil.clock import FrozenClock
 from portfeil.context import AppContext
@@ -21,6 +22,13 @@ from portfeil.db import Base, Database, import_all_models, migrate_sync
 from portfeil.settings import Settings
 
 import_all_models()
+
+# Fuzz tests (hypothesis): locally every run explores new random inputs (and the local example database replays
+# what once failed); CI uses the "ci" profile, whose inputs are derived from each test's name, so that a CI run
+# is reproducible and a new finding shows up on a developer's machine rather than at landing.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
 PG_URL = os.environ.get("PORTFEIL_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
