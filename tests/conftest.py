@@ -117,3 +117,29 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def ctx(db: Database, settings: Settings, clock: FrozenClock) -> AppContext:
     return AppContext(settings=settings, db=db, clock=clock)
+
+
+# --- the command line, in-process ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A scratch folder for CLI tests; the CLI's data directory (embedded SQLite, keystore) is ``data_dir/"data"``."""
+    from portfeil.settings import get_settings
+
+    monkeypatch.setenv("PORTFEIL_DATA_DIR", str(tmp_path / "data"))
+    for name in ("PORTFEIL_DATABASE_URL", "PORTFEIL_PUBLIC_URL", "PORTFEIL_EID_P12_PASSPHRASE"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    """``portfeil ARGS`` in-process: (exit code, standard output)."""
+    from typer.testing import CliRunner
+
+    from portfeil.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout

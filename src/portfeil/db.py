@@ -119,9 +119,6 @@ class Database:
         async with self._autocommit() as session:
             yield session
 
-    #: the same as :meth:`session`; the name says "a single-statement write" where that is the intent
-    autocommit = session
-
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
         """A Core connection in autocommit: for hot paths that run single statements built with Core (no ORM unit of

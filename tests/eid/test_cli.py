@@ -9,38 +9,22 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from portfeil.cli import app
 from portfeil.clitools import with_context
 from portfeil.context import AppContext
 from portfeil.eid.demo import demo_desk
 from portfeil.eid.registry import EidRegistry
-from portfeil.settings import get_settings
+from tests.conftest import invoke
 from tests.eid.conftest import IVAN
 
-runner = CliRunner()
 SOFTHSM_LIB = "/usr/lib/softhsm/libsofthsm2.so"
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("PORTFEIL_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("PORTFEIL_DATABASE_URL", raising=False)
-    monkeypatch.delenv("PORTFEIL_EID_P12_PASSPHRASE", raising=False)
-    get_settings.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
 
-
-def invoke(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout
 
 
 def _prepare() -> str:

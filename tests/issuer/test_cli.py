@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
+from tests.conftest import invoke
 
-from portfeil.cli import app
-from portfeil.settings import get_settings
-
-runner = CliRunner()
 IVAN = "8506258485"
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("PORTFEIL_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("PORTFEIL_PUBLIC_URL", "http://localhost:8000")
-    monkeypatch.delenv("PORTFEIL_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
 
-
-def invoke(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout
 
 
 def test_offer_revoke_and_refusals(data_dir: Path) -> None:

@@ -3,38 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
-
 from portfeil.bg.identifiers import classify
-from portfeil.cli import app
-from portfeil.settings import get_settings
-
-runner = CliRunner()
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("PORTFEIL_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("PORTFEIL_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
-
-
-def invoke(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout
+from tests.conftest import invoke
 
 
 def test_seed_list_show_record_death(data_dir: Path) -> None:
     code, out = invoke("seed", "--persons", "300", "--seed", "9", "--json")
     assert code == 0, out
     assert json.loads(out)["persons"] == 300
-    assert (data_dir / "portfeil.db").exists()
+    assert (data_dir / "data" / "portfeil.db").exists()
 
     code, out = invoke("persons", "list", "--alive", "--min-age", "18", "--limit", "500", "--json")
     assert code == 0
