@@ -906,6 +906,28 @@ async def _end_adult_representation(s: AsyncSession, person_id: str, last_day: d
     return [rel.adult_id for rel in rows]
 
 
+async def _record_capacity(
+    s: AsyncSession, person: Person, change: str, capacity: str, since: date, decision: str,
+    extra: dict[str, Any], *, clock: Clock, legal_ground: str | None, actor: str,
+) -> None:
+    """Set a person's legal capacity from a court decision, with its history row and ``person_changed`` event."""
+    now = clock.now()
+    old = _capacity_values(person)
+    person.legal_capacity = capacity
+    person.legal_capacity_since = since
+    person.legal_capacity_decision = decision
+    person.updated_at = now
+    _log(s, person.id, change, old, {**_capacity_values(person), **extra}, at=now, legal_ground=legal_ground,
+         actor=actor)
+    await emit(
+        s,
+        TOPIC_PERSON_CHANGED,
+        {"person_id": person.id, "personal_number": person.personal_number, "change": change,
+         "fields": ["legal_capacity", "relations"]},
+        clock=clock,
+    )
+
+
 async def place_under_guardianship(
     db: Database,
     ref: str,
@@ -948,24 +970,12 @@ async def place_under_guardianship(
             raise PopulationError("guardian_lacks_capacity", "a guardian or trustee must have full legal capacity")
         if person.legal_capacity_since is not None and since <= person.legal_capacity_since:
             raise PopulationError("invalid_guardianship_dates", "the decision must take effect after the last one")
-        old = _capacity_values(person)
         await _end_adult_representation(s, person.id, since - timedelta(days=1))
         kind = ADULT_REPRESENTATIVE_KIND[capacity]
         s.add(Relation(id=new_id(), person_id=person.id, adult_id=rep.id, kind=kind, start_date=since,
                        end_date=None, court_decision=decision))
-        person.legal_capacity = capacity
-        person.legal_capacity_since = since
-        person.legal_capacity_decision = decision
-        person.updated_at = now
-        _log(s, person.id, "guardianship_placed", old, {**_capacity_values(person), "kind": kind, "adult_id": rep.id},
-             at=now, legal_ground=legal_ground, actor=actor)
-        await emit(
-            s,
-            TOPIC_PERSON_CHANGED,
-            {"person_id": person.id, "personal_number": person.personal_number, "change": "guardianship_placed",
-             "fields": ["legal_capacity", "relations"]},
-            clock=clock,
-        )
+        await _record_capacity(s, person, "guardianship_placed", capacity, since, decision,
+                               {"kind": kind, "adult_id": rep.id}, clock=clock, legal_ground=legal_ground, actor=actor)
         person_id = person.id
     log.info("guardianship placed", extra={"event": "guardianship_placed", "person_id": person_id})
     return await get_person(db, person_id, clock=clock)
@@ -996,21 +1006,9 @@ async def lift_guardianship(
             raise Conflict("not_under_guardianship", "the person is not under judicial disability")
         if person.legal_capacity_since is not None and on <= person.legal_capacity_since:
             raise PopulationError("invalid_guardianship_dates", "the decision must take effect after the last one")
-        old = _capacity_values(person)
         ended = await _end_adult_representation(s, person.id, on - timedelta(days=1))
-        person.legal_capacity = "full"
-        person.legal_capacity_since = on
-        person.legal_capacity_decision = decision
-        person.updated_at = now
-        _log(s, person.id, "guardianship_lifted", old, {**_capacity_values(person), "ended_adult_ids": ended},
-             at=now, legal_ground=legal_ground, actor=actor)
-        await emit(
-            s,
-            TOPIC_PERSON_CHANGED,
-            {"person_id": person.id, "personal_number": person.personal_number, "change": "guardianship_lifted",
-             "fields": ["legal_capacity", "relations"]},
-            clock=clock,
-        )
+        await _record_capacity(s, person, "guardianship_lifted", "full", on, decision, {"ended_adult_ids": ended},
+                               clock=clock, legal_ground=legal_ground, actor=actor)
         person_id = person.id
     log.info("guardianship lifted", extra={"event": "guardianship_lifted", "person_id": person_id})
     return await get_person(db, person_id, clock=clock)
