@@ -92,15 +92,20 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return False
 
 
-def parse_pin(pem: bytes | str) -> list[x509.Certificate]:
-    """The scheme-operator certificate(s) of a PEM file (several during a key rollover)."""
+def _pem_certificates(pem: bytes | str, what: str) -> list[x509.Certificate]:
+    """At least one certificate from PEM text, else ``invalid_certificate``."""
     try:
         certs = certs_from_pem(pem.encode() if isinstance(pem, str) else pem)
     except PKIError as exc:
-        raise WalletError("invalid_certificate", "the scheme operator file is not a PEM certificate") from exc
+        raise WalletError("invalid_certificate", f"{what} is not a PEM certificate") from exc
     if not certs:
         raise WalletError("invalid_certificate", "no certificate found")
     return certs
+
+
+def parse_pin(pem: bytes | str) -> list[x509.Certificate]:
+    """The scheme-operator certificate(s) of a PEM file (several during a key rollover)."""
+    return _pem_certificates(pem, "the scheme operator file")
 
 
 def _pems(certs: Iterable[x509.Certificate]) -> list[str]:
@@ -205,12 +210,7 @@ class TrustAnchors:
     def add(self, role: str, pem: bytes | str) -> list[str]:
         """Trust the CA certificate(s) in ``pem`` for ``role`` by hand; end-entity certificates are refused."""
         r = _role(role)
-        try:
-            certs = certs_from_pem(pem.encode() if isinstance(pem, str) else pem)
-        except PKIError as exc:
-            raise WalletError("invalid_certificate", "not a PEM certificate") from exc
-        if not certs:
-            raise WalletError("invalid_certificate", "no certificate found")
+        certs = _pem_certificates(pem, "the file")
         if not all(_is_ca(c) for c in certs):
             raise WalletError("not_a_ca", "only CA certificates can be trust anchors")
         data = self._manual()
