@@ -16,7 +16,7 @@ from typing import Any, Final
 from portfeil.formats.dcql import DcqlQuery
 from portfeil.verifier.errors import VerifierError
 
-__all__ = ["PID_DOCTYPE", "PID_NAMESPACE", "PID_VCT", "TEMPLATES", "template_query"]
+__all__ = ["PID_DOCTYPE", "PID_NAMESPACE", "PID_VCT", "TEMPLATES", "shared_template_query", "template_query"]
 
 PID_VCT: Final = "urn:eudi:pid:1"
 PID_DOCTYPE: Final = "eu.europa.ec.eudi.pid.1"
@@ -63,10 +63,21 @@ TEMPLATES: Final[dict[str, dict[str, Any]]] = {
 
 def template_query(name: str) -> dict[str, Any]:
     """A fresh copy of the DCQL query of template ``name`` (``unknown_template`` otherwise)."""
+    import copy
+
+    return copy.deepcopy(shared_template_query(name))
+
+
+_CHECKED: set[str] = set()
+
+
+def shared_template_query(name: str) -> dict[str, Any]:
+    """The DCQL query of template ``name`` itself, not a copy (``unknown_template`` otherwise): for callers that
+    only read or serialize it (creating a transaction stores it). Checked like any query, once per process."""
     query = TEMPLATES.get(name)
     if query is None:
         raise VerifierError("unknown_template", "no DCQL template of that name", known=sorted(TEMPLATES))
-    DcqlQuery.parse(query)  # templates are checked like any query
-    import copy
-
-    return copy.deepcopy(query)
+    if name not in _CHECKED:
+        DcqlQuery.parse(query)  # templates are checked like any query
+        _CHECKED.add(name)
+    return query

@@ -25,14 +25,14 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 from urllib.parse import urlencode, urlsplit
 
 import segno
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Row, Table, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portfeil.context import AppContext
@@ -57,7 +57,7 @@ from portfeil.protocols.oid4vp import (
 )
 from portfeil.verifier.errors import VerifierError, VerifierNotFound, VerifierUnauthorized
 from portfeil.verifier.models import VerParty, VerTransaction, VerWebhook
-from portfeil.verifier.templates import TEMPLATES, template_query
+from portfeil.verifier.templates import TEMPLATES, shared_template_query, template_query
 from portfeil.verifier.verify import PresentationVerifier, StatusFetcher, StatusListCache, VerificationResult
 
 __all__ = ["WEBHOOK_TOPIC", "CreatedTransaction", "Verifier", "sign_webhook", "verify_webhook_signature"]
@@ -75,9 +75,38 @@ def qr_code(link: str) -> segno.QRCode:
     scoring costs 4-5x the encoding (about 11 ms against 2 ms of CPU per code, measured)."""
     return segno.make(link, error="m", mask=0)
 
-# Hot-path statements, built once (SQLAlchemy Core: no ORM session per call).
-_TX_INSERT = insert(VerTransaction)
-_TX_READ = select(*VerTransaction.__table__.c).where(VerTransaction.id == bindparam("id"))
+# Hot-path statements, built once on the table (SQLAlchemy Core: no ORM session, no ORM DML plugin, the compiled
+# form is found by the statement's memoized cache key). One statement per step where the step allows it: the wallet's
+# fetch marks the transaction in the same UPDATE that reads it (RETURNING), a read returns only the columns its step
+# uses. ``status IN (...)`` is spelled as an OR of two comparisons: an IN list is an "expanding" parameter that
+# SQLAlchemy re-renders on every execution.
+_TX = cast(Table, VerTransaction.__table__)
+_C = _TX.c
+#: a Core row of ``ver_transactions`` (the columns a statement selected, as attributes)
+TxRow = Row[*tuple[Any, ...]]
+_IS_OPEN = or_(_C.status == "created", _C.status == "fetched")
+_TX_INSERT = insert(_TX)
+#: what building the request object needs
+_REQUEST_COLS = (_C.id, _C.party_id, _C.status, _C.client_id, _C.response_mode, _C.state, _C.nonce, _C.dcql,
+                 _C.enc_key_pem, _C.enc_kid, _C.expires_at)
+#: the wallet's first fetch: ``created`` -> ``fetched`` (only before expiry), returning what the request needs
+_TX_FETCH = (update(_TX).where(_C.id == bindparam("tx_id"), _C.status == "created", _C.expires_at > bindparam("now"))
+             .values(status="fetched", fetched_at=bindparam("fetched_now")).returning(*_REQUEST_COLS))
+_TX_REQUEST_READ = select(*_REQUEST_COLS).where(_C.id == bindparam("tx_id"))
+#: what checking and verifying a response needs
+_TX_RESPONSE_READ = select(_C.id, _C.party_id, _C.status, _C.client_id, _C.response_mode, _C.state, _C.nonce,
+                           _C.dcql, _C.enc_key_pem, _C.enc_kid, _C.return_url, _C.expires_at
+                           ).where(_C.id == bindparam("tx_id"))
+#: one statement claims the transaction: a replay (or a concurrent response) finds it taken
+_TX_CLAIM = (update(_TX).where(_C.id == bindparam("tx_id"), _IS_OPEN)
+             .values(status="responding", responded_at=bindparam("responded_now")))
+_TX_STORE = (update(_TX).where(_C.id == bindparam("tx_id"))
+             .values(status=bindparam("new_status"), result=bindparam("new_result"), enc_key_pem=None,
+                     response_code_hash=bindparam("code_hash")))
+#: what the status/result views need (never the keys, the state or the nonce)
+_TX_VIEW = select(_C.id, _C.party_id, _C.status, _C.template, _C.client_id, _C.response_mode, _C.created_at,
+                  _C.expires_at, _C.responded_at, _C.result, _C.view_secret_hash, _C.response_code_hash
+                  ).where(_C.id == bindparam("tx_id"))
 WEBHOOK_TOPIC: Final = "verifier.webhook"
 WEBHOOK_KEY: Final = "verifier-webhook-signer"
 WEBHOOK_TYP: Final = "portfeil-webhook+jws"
@@ -372,11 +401,15 @@ class Verifier:
         """A new presentation transaction: ``dcql`` (checked with :meth:`DcqlQuery.parse`) or ``template``."""
         if (dcql is None) == (template is None):
             raise VerifierError("invalid_request", "give exactly one of dcql and template")
-        query = template_query(template) if template is not None else dcql
-        try:
-            DcqlQuery.parse(query)
-        except PortfeilError as exc:
-            raise VerifierError("invalid_dcql", "the DCQL query is not valid", reason=exc.code) from None
+        if template is not None:
+            query = shared_template_query(template)  # checked once per process; only serialized here
+        else:
+            assert dcql is not None
+            query = dcql
+            try:
+                DcqlQuery.parse(query)
+            except PortfeilError as exc:
+                raise VerifierError("invalid_dcql", "the DCQL query is not valid", reason=exc.code) from None
         if client_id_prefix not in ("x509_san_dns", "x509_hash"):
             raise VerifierError("invalid_request", "client_id_prefix must be x509_san_dns or x509_hash")
         if response_mode not in ("direct_post", "direct_post.jwt"):
@@ -424,26 +457,40 @@ class Verifier:
         return request_link(client_id=tx.client_id, request_uri=self.ctx.url(f"/verifier/request/{tx.id}"),
                             scheme=OPENID4VP_SCHEME)
 
-    async def _load(self, tx_id: str) -> VerTransaction:
-        """A transaction, read with one Core statement (a detached object, never written back)."""
+    async def _load(self, tx_id: str) -> TxRow:
+        """What the status and result views show of a transaction, read with one Core statement."""
         async with self.db.connection() as c:
-            row = (await c.execute(_TX_READ, {"id": tx_id})).mappings().first()
+            row = (await c.execute(_TX_VIEW, {"tx_id": tx_id})).first()
         if row is None:
             raise VerifierNotFound("transaction_not_found", "no such transaction")
-        return VerTransaction(**row)
+        return row
 
     async def request_object(self, tx_id: str, *, form: dict[str, Any] | None = None) -> str:
         """The signed request object (§5, RFC 9101) for a GET (``form`` None) or a POST to ``request_uri``
-        (§5.10: ``wallet_nonce`` echoed)."""
-        tx = await self._load(tx_id)
+        (§5.10: ``wallet_nonce`` echoed). The first fetch marks the transaction ``fetched`` with the statement
+        that reads it; a later fetch (or a refused one) reads it to serve it again or to say why not."""
         now = self.clock.now()
+        wallet_nonce = None
+        form_error: PortfeilError | None = None
+        if form is not None:
+            try:
+                _metadata, wallet_nonce = parse_request_uri_post(form)
+            except PortfeilError as exc:  # reported after the transaction's own errors, as before
+                form_error = exc
+        async with self.db.connection() as c:
+            tx = None
+            if form_error is None:
+                tx = (await c.execute(_TX_FETCH, {"tx_id": tx_id, "now": now, "fetched_now": now})).first()
+            if tx is None:
+                tx = (await c.execute(_TX_REQUEST_READ, {"tx_id": tx_id})).first()
+        if tx is None:
+            raise VerifierNotFound("transaction_not_found", "no such transaction")
         if tx.status not in OPEN_STATES:
             raise VerifierError("invalid_request_uri", "the request is no longer available")
         if now >= tx.expires_at:
             raise VerifierError("invalid_request_uri", "the request has expired")
-        wallet_nonce = None
-        if form is not None:
-            _metadata, wallet_nonce = parse_request_uri_post(form)
+        if form_error is not None:
+            raise form_error
         party = await self.party(tx.party_id)
         signing = await self._signing_of(party)
         metadata = None
@@ -454,22 +501,16 @@ class Verifier:
             metadata = build_client_metadata(None)
         info = ([{"format": "registration_cert", "data": party.registration_certificate}]
                 if party.registration_certificate else [])
-        token = build_request_object(
+        return build_request_object(
             signing.key, signing.chain, client_id=tx.client_id,
             response_uri=self.ctx.url(f"/verifier/response/{tx.id}"),
-            nonce=tx.nonce, state=tx.state, dcql_query=tx.dcql, now=now, response_mode=tx.response_mode,  # type: ignore[arg-type]
+            nonce=tx.nonce, state=tx.state, dcql_query=tx.dcql, now=now, response_mode=tx.response_mode,
             client_metadata=metadata, verifier_info=info, wallet_nonce=wallet_nonce,
             lifetime=max(tx.expires_at - now, timedelta(seconds=1)),
         )
-        if tx.status == "created":
-            async with self.db.connection() as c:
-                await c.execute(update(VerTransaction).where(VerTransaction.id == tx.id,
-                                                             VerTransaction.status == "created")
-                                .values(status="fetched", fetched_at=now))
-        return token
 
     @staticmethod
-    def _enc_key(tx: VerTransaction) -> EncryptionKey:
+    def _enc_key(tx: TxRow) -> EncryptionKey:
         assert tx.enc_key_pem is not None
         assert tx.enc_kid is not None
         key = serialization.load_pem_private_key(tx.enc_key_pem.encode(), None)
@@ -481,23 +522,26 @@ class Verifier:
     async def accept_response(self, tx_id: str, form: dict[str, Any]) -> dict[str, Any]:
         """The ``response_uri`` (§8.2/§8.3): check and consume, verify, store. Returns the JSON to answer the
         wallet with (``redirect_uri`` for a same-device flow that has a return URL, §8.2)."""
-        tx = await self._load(tx_id)
         now = self.clock.now()
-        if tx.status not in OPEN_STATES:
-            raise VerifierError("response_already_received", "this transaction has already been answered")
-        if now >= tx.expires_at:
+        async with self.db.connection() as c:  # the read and the claim share one pooled connection
+            tx = (await c.execute(_TX_RESPONSE_READ, {"tx_id": tx_id})).first()
+            if tx is None:
+                raise VerifierNotFound("transaction_not_found", "no such transaction")
+            if tx.status not in OPEN_STATES:
+                raise VerifierError("response_already_received", "this transaction has already been answered")
+            expired = now >= tx.expires_at
+            if not expired:
+                query = DcqlQuery.parse(tx.dcql)
+                decryption_key = self._enc_key(tx) if tx.response_mode == "direct_post.jwt" else None
+                response = parse_authorization_response(
+                    form, response_mode=tx.response_mode, expected_state=tx.state,
+                    credential_query_ids={cq.id for cq in query.credentials}, decryption_key=decryption_key,
+                )
+                # one statement claims the transaction: a replay finds it taken
+                claimed = await c.execute(_TX_CLAIM, {"tx_id": tx.id, "responded_now": now})
+        if expired:
             await self._expire(tx.id)
             raise VerifierError("transaction_expired", "the transaction has expired")
-        query = DcqlQuery.parse(tx.dcql)
-        decryption_key = self._enc_key(tx) if tx.response_mode == "direct_post.jwt" else None
-        response = parse_authorization_response(
-            form, response_mode=tx.response_mode, expected_state=tx.state,  # type: ignore[arg-type]
-            credential_query_ids={c.id for c in query.credentials}, decryption_key=decryption_key,
-        )
-        async with self.db.connection() as c:  # one statement claims the transaction: a replay finds it taken
-            claimed = await c.execute(
-                update(VerTransaction).where(VerTransaction.id == tx.id, VerTransaction.status.in_(OPEN_STATES))
-                .values(status="responding", responded_at=now))
         if claimed.rowcount != 1:
             raise VerifierError("response_already_received", "this transaction has already been answered")
         if response.error is not None:
@@ -526,14 +570,14 @@ class Verifier:
             sep = "&" if "?" in tx.return_url else "?"
             answer["redirect_uri"] = f"{tx.return_url}{sep}{urlencode({'response_code': code})}"
         party = await self.party(tx.party_id)
-        stored = update(VerTransaction).where(VerTransaction.id == tx.id).values(
-            status=status, result=result, enc_key_pem=None, response_code_hash=_sha256(code) if code else None)
+        stored = {"tx_id": tx.id, "new_status": status, "new_result": result,
+                  "code_hash": _sha256(code) if code else None}
         if not party.webhook_url:
             async with self.db.connection() as c:  # one statement
-                await c.execute(stored)
+                await c.execute(_TX_STORE, stored)
         else:
             async with self.db.transaction() as s:  # the result and its webhook event together
-                await s.execute(stored)
+                await s.execute(_TX_STORE, stored)
                 hook = VerWebhook(transaction_id=tx.id, url=party.webhook_url, attempts=0, created_at=now)
                 s.add(hook)
                 await s.flush()
@@ -547,7 +591,7 @@ class Verifier:
                                                          VerTransaction.status.in_(OPEN_STATES))
                             .values(status="expired", enc_key_pem=None))
 
-    def _public(self, tx: VerTransaction, now: datetime) -> dict[str, Any]:
+    def _public(self, tx: VerTransaction | TxRow, now: datetime) -> dict[str, Any]:
         status = tx.status
         if status in OPEN_STATES and now >= tx.expires_at:
             status = "expired"
