@@ -8,11 +8,13 @@ Transaction boundaries (a crash leaves no half-issued credential and no consumed
 
 * token endpoint: the code or offer is consumed with a conditional ``UPDATE ... WHERE state = open`` and the access
   token is written in the SAME transaction; a concurrent second redemption updates no row and fails;
-* credential endpoint: the ``c_nonce`` is consumed first (its own transaction: a replayed proof fails even if the
-  first request later dies); the credentials are signed in memory; then ONE transaction records the use of the
-  access token for the configuration (primary key: a concurrent second request fails) and every issued credential.
-  If signing or that transaction fails, nothing is recorded, the token is not used and no credential left the
-  server (the response is written only after the commit).
+* credential endpoint: the credentials are signed in memory; then ONE transaction consumes the ``c_nonce`` and the
+  DPoP proof's ``jti`` (replay table, primary key), records the use of the access token for the configuration
+  (primary key: a concurrent second request fails) and every issued credential. If signing or that transaction
+  fails, nothing is recorded: the token is not used, the nonce and the proof may be tried once more, and no
+  credential left the server (the response is written only after the commit);
+* the replay entries of the token endpoint's DPoP proof are written in the transaction that redeems the code, for
+  the same reason and to save round trips (one transaction per request on the hot paths).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from portfeil.consttime import text_equal
 from portfeil.context import AppContext
@@ -66,13 +69,21 @@ log = logging.getLogger("portfeil.issuer")
 _CTX_KEY = "issuer.service"
 # Hot-path statements, built once (SQLAlchemy Core: no ORM session per call).
 _SEEN_INSERT = insert(IssSeenJti)
+#: the token, whether its person awaits a manual check, and one row per configuration already issued under it
 _TOKEN_READ = select(
     *IssAccessToken.__table__.c,
     select(func.count()).where(IssManualCheck.person_id == IssAccessToken.person_id).scalar_subquery().label("held"),
-).where(IssAccessToken.token_hash == bindparam("h"))
+    IssTokenUse.config_id.label("used_config"),
+).outerjoin(IssTokenUse, IssTokenUse.token_hash == IssAccessToken.token_hash).where(
+    IssAccessToken.token_hash == bindparam("h"))
 _OFFER_READ = select(IssOffer.id, IssOffer.state, IssOffer.expires_at, IssOffer.tx_code_hash, IssOffer.person_id,
                      IssOffer.config_ids).where(IssOffer.code_hash == bindparam("h"))
-_TOKEN_USES = select(IssTokenUse.config_id).where(IssTokenUse.token_hash == bindparam("h"))
+_OFFER_REDEEM = update(IssOffer).where(
+    IssOffer.id == bindparam("offer_id"), IssOffer.state == "open", IssOffer.expires_at > bindparam("at"),
+).values(state="redeemed", offer_json=None)
+_TOKEN_INSERT = insert(IssAccessToken)
+_TOKEN_USE_INSERT = insert(IssTokenUse)
+_CREDENTIAL_INSERT = insert(IssCredential)
 _NONCE_WINDOW = 120  # seconds per DPoP server-nonce window (a nonce is good for 1-2 windows)
 
 
@@ -146,6 +157,28 @@ class HttpAnswer:
     body: dict[str, Any] | str | None
     headers: dict[str, str] = field(default_factory=dict)
     media_type: str = "application/json"
+
+
+@dataclass
+class _Replays:
+    """Replay-table entries to write in the transaction that completes a request, each with the error that a replay
+    of it gives (checked in insertion order when the insert fails)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[ProtocolError] = field(default_factory=list)
+
+    def add(self, row: dict[str, Any], error: ProtocolError) -> None:
+        self.rows.append(row)
+        self.errors.append(error)
+
+
+class _Replayed(Exception):
+    """Raised inside a transaction when an entry of :class:`_Replays` was already recorded (the transaction rolls
+    back; :meth:`PidIssuer._replay_error` then names which)."""
+
+    def __init__(self, replays: _Replays) -> None:
+        super().__init__("replayed")
+        self.replays = replays
 
 
 @dataclass(frozen=True)
@@ -268,11 +301,39 @@ class PidIssuer:
         c_nonces within their short freshness windows."""
         try:
             async with self.db.connection() as c:
-                await c.execute(_SEEN_INSERT, {"jti_hash": _h(scope + "\x00" + value),
-                                               "expires_at": self.clock.now() + timedelta(seconds=ttl)})
+                await c.execute(_SEEN_INSERT, self._seen_row(scope, value, ttl))
         except IntegrityError:
             return True
         return False
+
+    def _seen_row(self, scope: str, value: str, ttl: int = 600) -> dict[str, Any]:
+        return {"jti_hash": _h(scope + "\x00" + value), "expires_at": self.clock.now() + timedelta(seconds=ttl)}
+
+    @staticmethod
+    async def _record_replays(c: AsyncConnection | AsyncSession, replays: _Replays) -> None:
+        """Inside the request's transaction: write its replay entries in one statement, or raise :class:`_Replayed`
+        (the transaction then rolls back, so a replayed request leaves nothing behind)."""
+        if not replays.rows:
+            return
+        try:
+            await c.execute(_SEEN_INSERT, replays.rows)
+        except IntegrityError:
+            raise _Replayed(replays) from None
+
+    async def _replay_error(self, replays: _Replays, otherwise: ProtocolError | None = None) -> ProtocolError:
+        """The error of the first entry that is already recorded (after the insert of all of them failed as one,
+        or before another error that a replayed request also meets, so that a replay is named as such)."""
+        hashes = [r["jti_hash"] for r in replays.rows]
+        found: set[str] = set()
+        if hashes:
+            async with self.db.connection() as c:
+                found = set((await c.execute(select(IssSeenJti.jti_hash).where(IssSeenJti.jti_hash.in_(hashes))))
+                            .scalars())
+        for row, error in zip(replays.rows, replays.errors, strict=True):
+            if row["jti_hash"] in found:
+                return error
+        # none recorded: a concurrent twin rolled back meanwhile (still a replay of this request), or the other error
+        return otherwise if otherwise is not None else replays.errors[0]
 
     # ------------------------------------------------------------------------------------------ DPoP nonces
     def dpop_nonce(self) -> str:
@@ -293,8 +354,10 @@ class PidIssuer:
         return text_equal(mac, expected)
 
     async def _dpop(self, proof: str | None, *, htu: str, access_token: str | None = None,
-                    expected_jkt: str | None = None, status: int | None = None) -> str:
-        """Verify a DPoP proof (RFC 9449 §4.3) with server nonces and the jti replay cache; returns the jkt."""
+                    expected_jkt: str | None = None, status: int | None = None,
+                    replays: _Replays | None = None) -> str:
+        """Verify a DPoP proof (RFC 9449 §4.3) with server nonces and the jti replay cache; returns the jkt. With
+        ``replays``, the jti is recorded later, in the transaction that completes the request."""
         if not proof:
             if access_token is not None:
                 raise ProtocolError("invalid_token", "DPoP-bound access token used without a DPoP proof", status=401)
@@ -306,8 +369,11 @@ class PidIssuer:
             check_nonce=self.check_dpop_nonce if self.settings.require_dpop_nonce else None,
             new_nonce=self.dpop_nonce, expected_jkt=expected_jkt, status=status,
         )
-        if await self._seen("dpop:" + verified.jkt, verified.jti):
-            raise ProtocolError("invalid_dpop_proof", "DPoP proof was already used", status=status)
+        replayed = ProtocolError("invalid_dpop_proof", "DPoP proof was already used", status=status)
+        if replays is not None:
+            replays.add(self._seen_row("dpop:" + verified.jkt, verified.jti), replayed)
+        elif await self._seen("dpop:" + verified.jkt, verified.jti):
+            raise replayed
         return verified.jkt
 
     # ------------------------------------------------------------------------------------------ offers
@@ -362,21 +428,24 @@ class PidIssuer:
         body = expires.to_bytes(8, "big") + secrets.token_bytes(16)
         return b64url_encode(body + hmac.new(self._c_nonce_key, body, hashlib.sha256).digest()[:16])
 
-    async def consume_c_nonce(self, value: str) -> bool:
-        """True once for a genuine, unexpired nonce of this issuer; False if forged, expired or already used."""
+    def _c_nonce_remaining(self, value: str) -> int | None:
+        """Seconds left for a genuine nonce of this issuer; None if forged or expired (single use is apart)."""
         try:
             raw = b64url_decode(value)
         except FormatError:
-            return False
+            return None
         if len(raw) != 40:
-            return False
+            return None
         body, mac = raw[:24], raw[24:]
         if not hmac.compare_digest(mac, hmac.new(self._c_nonce_key, body, hashlib.sha256).digest()[:16]):
-            return False
+            return None
         remaining = int.from_bytes(body[:8], "big") - int(self.clock.timestamp())
-        if remaining < 0:
-            return False
-        return not await self._seen("c_nonce", value, ttl=remaining + 1)
+        return None if remaining < 0 else remaining
+
+    async def consume_c_nonce(self, value: str) -> bool:
+        """True once for a genuine, unexpired nonce of this issuer; False if forged, expired or already used."""
+        remaining = self._c_nonce_remaining(value)
+        return remaining is not None and not await self._seen("c_nonce", value, ttl=remaining + 1)
 
     async def nonce_endpoint(self) -> HttpAnswer:
         return HttpAnswer(200, oid4vci.nonce_response(await self.new_c_nonce()),
@@ -527,11 +596,13 @@ class PidIssuer:
     # ------------------------------------------------------------------------------------------ token (§6)
     async def token(self, form: Mapping[str, Any], headers: Mapping[str, str], *, dpop: str | None) -> HttpAnswer:
         req = oauth.validate_token_request(form, known_configuration_ids=self.configs)
-        jkt = await self._dpop(dpop, htu=self.url("/token"))
+        pre_authorized = req.grant_type == oauth.PRE_AUTHORIZED_CODE_GRANT
+        replays = _Replays()
+        jkt = await self._dpop(dpop, htu=self.url("/token"), replays=replays if pre_authorized else None)
         now = self.clock.now()
         access_token = secrets.token_urlsafe(32)
         lifetime = self.settings.token_lifetime_seconds
-        if req.grant_type == oauth.PRE_AUTHORIZED_CODE_GRANT:
+        if pre_authorized:
             assert req.pre_authorized_code is not None
             code_hash = _h(req.pre_authorized_code)
             async with self.db.connection() as c:
@@ -547,16 +618,19 @@ class PidIssuer:
                 if not hmac.compare_digest(_h(req.tx_code), offer.tx_code_hash):
                     await self._wrong_tx_code(offer.id)
                     raise ProtocolError("invalid_grant", "tx_code is wrong")
-            async with self.db.begin() as c:  # redeem the code and create the token: both or neither
-                redeemed = await c.execute(update(IssOffer).where(
-                    IssOffer.id == offer.id, IssOffer.state == "open", IssOffer.expires_at > now)
-                    .values(state="redeemed", offer_json=None))
-                if redeemed.rowcount != 1:
-                    raise ProtocolError("invalid_grant", "the pre-authorized code was already used")
-                await c.execute(insert(IssAccessToken).values(
-                    token_hash=_h(access_token), person_id=offer.person_id, eid_serial=None, client_id=None,
-                    wallet_unit_id=None, jkt=jkt, config_ids=list(offer.config_ids), identifiers={},
-                    grant="pre-authorized", created_at=now, expires_at=now + timedelta(seconds=lifetime)))
+            try:
+                async with self.db.begin() as c:  # the proof's jti, the code's redemption, the token: all or none
+                    await self._record_replays(c, replays)
+                    redeemed = await c.execute(_OFFER_REDEEM, {"offer_id": offer.id, "at": now})
+                    if redeemed.rowcount != 1:
+                        raise ProtocolError("invalid_grant", "the pre-authorized code was already used")
+                    await c.execute(_TOKEN_INSERT, {
+                        "token_hash": _h(access_token), "person_id": offer.person_id, "eid_serial": None,
+                        "client_id": None, "wallet_unit_id": None, "jkt": jkt, "config_ids": list(offer.config_ids),
+                        "identifiers": {}, "grant": "pre-authorized", "created_at": now,
+                        "expires_at": now + timedelta(seconds=lifetime)})
+            except _Replayed as exc:
+                raise await self._replay_error(exc.replays) from None
             log.info("token issued", extra={"event": "issuer_token", "grant": "pre-authorized"})
         else:
             assert req.code is not None
@@ -597,29 +671,30 @@ class PidIssuer:
         log.warning("wrong tx_code", extra={"event": "issuer_wrong_tx_code", "offer_id": offer_id})
 
     # ------------------------------------------------------------------------------------------ credential (§8)
-    async def _access_token(self, authorization: str | None, dpop: str | None, htu: str) -> _Token:
+    async def _access_token(self, authorization: str | None, dpop: str | None, htu: str,
+                            replays: _Replays | None = None) -> _Token:
         """RFC 9449 §7: ``Authorization: DPoP <token>`` and a proof with ``ath``, bound to the token's key."""
         scheme, _, token = (authorization or "").partition(" ")
         token = token.strip()
         if scheme.lower() != "dpop" or not token:
             raise ProtocolError("invalid_token", "a DPoP-bound access token is required", status=401)
-        token_hash = _h(token)
-        async with self.db.connection() as c:  # Core: the hottest read of the credential endpoint
-            found = (await c.execute(_TOKEN_READ, {"h": token_hash})).mappings().first()
-            if found is not None:
-                used = set((await c.execute(_TOKEN_USES, {"h": token_hash})).scalars())
+        async with self.db.connection() as c:  # Core, one statement: the hottest read of the credential endpoint
+            found = (await c.execute(_TOKEN_READ, {"h": _h(token)})).mappings().all()
         row = None
-        if found is not None:
-            held = bool(found["held"])
-            row = IssAccessToken(**{k: v for k, v in found.items() if k != "held"})
+        if found:
+            first = found[0]
+            held = bool(first["held"])
+            used = frozenset(f["used_config"] for f in found if f["used_config"] is not None)
+            row = IssAccessToken(**{k: v for k, v in first.items() if k not in ("held", "used_config")})
         if row is None or row.expires_at <= self.clock.now():
             raise ProtocolError("invalid_token", "the access token is unknown or expired", status=401)
-        await self._dpop(dpop, htu=htu, access_token=token, expected_jkt=row.jkt, status=401)
-        return _Token(token, row, frozenset(used), held)
+        await self._dpop(dpop, htu=htu, access_token=token, expected_jkt=row.jkt, status=401, replays=replays)
+        return _Token(token, row, used, held)
 
     async def credential(self, body: object, *, authorization: str | None, dpop: str | None) -> HttpAnswer:
         await self._purge()
-        tok = await self._access_token(authorization, dpop, self.url("/credential"))
+        replays = _Replays()
+        tok = await self._access_token(authorization, dpop, self.url("/credential"), replays)
         row = tok.row
         req = oid4vci.validate_credential_request(
             body, known_configuration_ids=self.configs, authorized_configuration_ids=row.config_ids,
@@ -627,20 +702,27 @@ class PidIssuer:
         )
         assert req.credential_configuration_id is not None
         cfg = self.config(req.credential_configuration_id)
-        if cfg.id in tok.used:
-            raise ProtocolError("invalid_token", "this access token was already used for this credential", status=401)
+        if cfg.id in tok.used:  # a replayed request meets this first: name the replay if it is one
+            raise await self._replay_error(replays, ProtocolError(
+                "invalid_token", "this access token was already used for this credential", status=401))
         nonces: list[str] = []
         holder_keys = oid4vci.verify_proofs(
             req, credential_issuer=self.issuer_id, now=self.clock.now(),
             consume_nonce=_collect(nonces, True), client_id=row.client_id,
             algorithms=cfg.proof_algs,
         )
-        if not nonces or not await self.consume_c_nonce(nonces[0]):
-            raise ProtocolError("invalid_nonce", "c_nonce is unknown, used or expired")
+        remaining = self._c_nonce_remaining(nonces[0]) if nonces else None
+        bad_nonce = ProtocolError("invalid_nonce", "c_nonce is unknown, used or expired")
+        if remaining is None:
+            raise bad_nonce
+        replays.add(self._seen_row("c_nonce", nonces[0], ttl=remaining + 1), bad_nonce)
         jwks = [k.jwk for k in holder_keys]
-        if cfg.deferred or tok.held:
-            return await self._defer(tok, cfg, jwks, req.response_encryption)
-        answer_body = await self._issue(row, cfg, jwks, token_hash=row.token_hash)
+        try:
+            if cfg.deferred or tok.held:
+                return await self._defer(tok, cfg, jwks, req.response_encryption, replays)
+            answer_body = await self._issue(row, cfg, jwks, token_hash=row.token_hash, replays=replays)
+        except _Replayed as exc:
+            raise await self._replay_error(exc.replays) from None
         return self._answer(200, answer_body, req.response_encryption)
 
     def _answer(self, status: int, body: dict[str, Any], enc: oid4vci.ResponseEncryption | None) -> HttpAnswer:
@@ -681,7 +763,8 @@ class PidIssuer:
         )
 
     async def _issue(self, row: IssAccessToken | IssDeferred, cfg: AttestationConfig, jwks: list[dict[str, Any]], *,
-                     token_hash: str | None, deferred_hash: str | None = None) -> dict[str, Any]:
+                     token_hash: str | None, deferred_hash: str | None = None,
+                     replays: _Replays | None = None) -> dict[str, Any]:
         """Read the person NOW, sign one credential per holder key (fresh salts, own status index), then record
         everything and consume the token (or the deferred transaction) in one transaction."""
         keys = await self.keys()
@@ -696,16 +779,18 @@ class PidIssuer:
         notification_id = secrets.token_urlsafe(16)
         fields = mapping.source_fields(cfg.claim_paths)
         try:
-            async with self.db.begin() as c:  # Core: the token's use and every credential, all or nothing
+            async with self.db.begin() as c:  # Core: replay entries, the token's use, every credential: all or none
+                if replays is not None:
+                    await self._record_replays(c, replays)
                 if token_hash is not None:
-                    await c.execute(insert(IssTokenUse).values(token_hash=token_hash, config_id=cfg.id, at=now))
+                    await c.execute(_TOKEN_USE_INSERT, {"token_hash": token_hash, "config_id": cfg.id, "at": now})
                 if deferred_hash is not None:
                     result = await c.execute(update(IssDeferred).where(
                         IssDeferred.transaction_hash == deferred_hash, IssDeferred.state == "approved")
                         .values(state="issued"))
                     if result.rowcount != 1:
                         raise ProtocolError("invalid_transaction_id", "the transaction was already completed")
-                await c.execute(insert(IssCredential), [{
+                await c.execute(_CREDENTIAL_INSERT, [{
                     "id": cid, "credential_hash": _h(cred), "person_id": person.id, "eid_serial": row.eid_serial,
                     "wallet_unit_id": row.wallet_unit_id, "config_id": cfg.id, "format": cfg.format,
                     "status_list_id": pos[0], "status_idx": pos[1], "status": "valid", "source_fields": fields,
@@ -735,12 +820,13 @@ class PidIssuer:
 
     # ------------------------------------------------------------------------------------------ deferred (§9)
     async def _defer(self, tok: _Token, cfg: AttestationConfig, jwks: list[dict[str, Any]],
-                     enc: oid4vci.ResponseEncryption | None) -> HttpAnswer:
+                     enc: oid4vci.ResponseEncryption | None, replays: _Replays) -> HttpAnswer:
         transaction_id = secrets.token_urlsafe(32)
         now = self.clock.now()
         row = tok.row
         try:
             async with self.db.transaction() as s:
+                await self._record_replays(s, replays)
                 s.add(IssTokenUse(token_hash=row.token_hash, config_id=cfg.id, at=now))
                 await s.flush()
                 s.add(IssDeferred(transaction_hash=_h(transaction_id), person_id=row.person_id,
