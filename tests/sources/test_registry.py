@@ -312,3 +312,23 @@ async def test_number_valid_as_egn_and_lnch_can_be_registered_as_lnch(db: Databa
     with pytest.raises(PopulationError) as e:
         await reg.create_person(db, adult("8506258485", number_kind="lnch", documents=()), clock=clock)
     assert e.value.code == "invalid_personal_number"  # a valid ЕГН that is no valid ЛНЧ
+
+
+async def test_get_person_reads_all_addresses_and_documents_in_one_statement(db: Database, clock: FrozenClock) -> None:
+    """get_person (the issuer's hot read: one joined statement) gives the same record as find_person (per table),
+    with two addresses and three documents (six joined rows), and with neither documents nor a current address."""
+    work = dataclasses.replace(HOME, locality="Девня", postal_code="9160", street=None, number=None)
+    p = await reg.create_person(db, adult(current_address=work), clock=clock)
+    for number, kind in (("381234567", "passport"), ("381234568", "passport")):
+        await reg.add_document(db, p.id, NewDocument(number, kind, date(2023, 1, 1), date(2033, 1, 1), "МВР Варна"),
+                               clock=clock)
+    got = await reg.get_person(db, p.id, clock=clock)
+    assert got == await reg.find_person(db, p.personal_number, clock=clock)
+    assert got.current_address == work
+    assert got.permanent_address == HOME
+    assert sorted(d.number for d in got.documents) == ["381234567", "381234568", "645000001"]
+    bare = await reg.create_person(db, adult("0042096485", documents=()), clock=clock)
+    got = await reg.get_person(db, bare.id, clock=clock)
+    assert got == await reg.find_person(db, "0042096485", clock=clock)
+    assert got.documents == ()
+    assert got.current_address == got.permanent_address == HOME

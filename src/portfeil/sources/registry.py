@@ -284,14 +284,15 @@ def _nationalities(values: Iterable[str]) -> list[str]:
 # --- reading -----------------------------------------------------------------------------------------------------
 
 
-def _address_record(row: Address | Row[Any]) -> AddressRecord:
+def _address_record(row: Address | Row[Any] | _Prefixed) -> AddressRecord:
     return AddressRecord(**{f: getattr(row, f) for f in ADDRESS_FIELDS})
 
 
 def _person_record(
-    p: Person | Row[Any], addresses: Sequence[Address | Row[Any]], docs: Sequence[Document | Row[Any]], on: date
+    p: Person | Row[Any], addresses: Sequence[Address | Row[Any] | _Prefixed],
+    docs: Sequence[Document | Row[Any] | _Prefixed], on: date,
 ) -> PersonRecord:
-    """A record from ORM objects or Core rows of the same tables (both expose the columns as attributes)."""
+    """A record from ORM objects or Core rows of the same tables (all expose the columns as attributes)."""
     by_kind = {a.kind: _address_record(a) for a in addresses}
     permanent = by_kind.get("permanent")
     return PersonRecord(
@@ -355,19 +356,40 @@ async def find_person(db: Database, ref: str, *, clock: Clock) -> PersonRecord:
 
 
 # A person by id, as the PID provider reads it at every issuance: Core statements built once (no ORM session).
-_PERSON_BY_ID = select(*Person.__table__.c).where(Person.id == bindparam("id"))
-_ADDRESSES_OF = select(*Address.__table__.c).where(Address.person_id == bindparam("id"))
-_DOCUMENTS_OF = select(*Document.__table__.c).where(Document.person_id == bindparam("id"))
+_ADDRESS_T = Address.__table__
+_DOCUMENT_T = Document.__table__
+#: a person with their addresses and documents in ONE statement (one row per address x document: a handful)
+_PERSON_BY_ID = (
+    select(*Person.__table__.c, *(c.label("a_" + c.name) for c in _ADDRESS_T.c),
+           *(c.label("d_" + c.name) for c in _DOCUMENT_T.c))
+    .select_from(Person.__table__.outerjoin(_ADDRESS_T, _ADDRESS_T.c.person_id == Person.id)
+                 .outerjoin(_DOCUMENT_T, _DOCUMENT_T.c.person_id == Person.id))
+    .where(Person.id == bindparam("id"))
+)
+
+
+class _Prefixed:
+    """One joined table's columns in a result row, read by their own names (``a_kind`` as ``kind``)."""
+
+    __slots__ = ("_prefix", "_row")
+
+    def __init__(self, row: Any, prefix: str) -> None:
+        self._row = row
+        self._prefix = prefix
+
+    def __getattr__(self, name: str) -> Any:
+        return self._row[self._prefix + name]
 
 
 async def get_person(db: Database, person_id: str, *, clock: Clock) -> PersonRecord:
     async with db.connection() as c:
-        person = (await c.execute(_PERSON_BY_ID, {"id": person_id})).first()
-        if person is None:
-            raise NotFound("person_not_found", "no such person in the population register")
-        addresses = (await c.execute(_ADDRESSES_OF, {"id": person_id})).all()
-        docs = (await c.execute(_DOCUMENTS_OF, {"id": person_id})).all()
-    return _person_record(person, addresses, docs, today(clock))
+        rows = (await c.execute(_PERSON_BY_ID, {"id": person_id})).all()
+    if not rows:
+        raise NotFound("person_not_found", "no such person in the population register")
+    maps = [r._mapping for r in rows]
+    addresses = {m["a_kind"]: _Prefixed(m, "a_") for m in maps if m["a_kind"] is not None}
+    docs = {m["d_id"]: _Prefixed(m, "d_") for m in maps if m["d_id"] is not None}
+    return _person_record(rows[0], list(addresses.values()), list(docs.values()), today(clock))
 
 
 async def get_person_by_number(db: Database, personal_number: str, *, clock: Clock) -> PersonRecord:
