@@ -76,13 +76,19 @@ class ServiceDispatch:
     per-service application has the same error handlers and shares the combined application's ``state``.
     """
 
-    def __init__(self, app: ASGIApp, *, by_segment: dict[str, ASGIApp]) -> None:
+    def __init__(self, app: ASGIApp, *, by_segment: dict[str, ASGIApp],
+                 by_path: dict[str, ASGIApp] | None = None) -> None:
         self.app = app
         self.by_segment = by_segment
+        self.by_path = by_path or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path: str = scope["path"]
+            exact = self.by_path.get(path)
+            if exact is not None:
+                await exact(scope, receive, send)
+                return
             end = path.find("/", 1)
             target = self.by_segment.get(path[1:] if end < 0 else path[1:end])
             if target is not None:
@@ -134,15 +140,51 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": "server_error", "error_description": "internal error"}, status_code=500)
 
 
+def _routing_app(app: FastAPI) -> FastAPI:
+    """An application that only routes: no docs, the combined application's error handlers and ``state``."""
+    sub = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    sub.state = app.state
+    _install_error_handlers(sub)
+    return sub
+
+
+def _path_apps(app: FastAPI, routers: list[list[APIRouter]], taken: set[str]) -> dict[str, ASGIApp]:
+    """One routing-only application per fixed path (no path parameters) of a service, for the paths where the
+    choice of route cannot depend on the order of routes: no route with parameters (of any service, any method)
+    also matches the path, and the path's first segment is not ``taken`` by the combined application. A request
+    for such a path (every protocol endpoint: token, nonce, credential, request objects, responses) then reaches
+    its route without scanning the others; any other request keeps the per-segment or combined routing."""
+    service_routes: list[tuple[int, Any]] = [
+        (i, route) for i, service_routers in enumerate(routers) for router in service_routers for route in router.routes
+    ]
+    parametric = [route for _, route in service_routes if "{" in route.path]
+    parametric += [route for route in app.routes if "{" in getattr(route, "path", "")]
+    fixed: dict[str, list[tuple[int, Any]]] = {}
+    for i, route in service_routes:
+        if "{" not in route.path:
+            fixed.setdefault(route.path, []).append((i, route))
+    out: dict[str, ASGIApp] = {}
+    for path, entries in fixed.items():
+        end = path.find("/", 1)
+        if (path[1:] if end < 0 else path[1:end]) in taken or len({i for i, _ in entries}) != 1:
+            continue
+        if any(route.path_regex.match(path) for route in parametric):
+            continue
+        only = APIRouter()
+        only.routes.extend(route for _, route in entries)
+        sub = _routing_app(app)
+        sub.include_router(only)
+        out[path] = sub
+    return out
+
+
 def _service_apps(app: FastAPI, routers: list[list[APIRouter]], taken: set[str]) -> dict[str, ASGIApp]:
     """One routing-only application per service (the same router objects as the combined application), indexed by
     the first path segments that only that service uses (a segment two services share, or one ``taken`` by the
     combined application itself, stays with the combined application)."""
     owners: dict[str, list[FastAPI]] = {}
     for service_routers in routers:
-        sub = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
-        sub.state = app.state
-        _install_error_handlers(sub)
+        sub = _routing_app(app)
         segments: set[str] = set()
         for router in service_routers:
             segments |= _first_segments(router.routes)
@@ -228,7 +270,8 @@ def create_app(ctx: AppContext, *, service: str | None = None, run_worker: bool 
             app.include_router(router)
     # Middleware added last runs first: the body limit, then the dispatch that lets most requests skip the
     # combined router.
-    app.add_middleware(ServiceDispatch, by_segment=_service_apps(app, routers, own))
+    app.add_middleware(ServiceDispatch, by_segment=_service_apps(app, routers, own),
+                       by_path=_path_apps(app, routers, own))
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     return app
 

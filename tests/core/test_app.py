@@ -106,13 +106,49 @@ async def test_error_headers_reach_the_response(ctx: AppContext) -> None:
     assert r.json()["error"] == "use_dpop_nonce"
 
 
-def _dispatch(app: object) -> dict[str, object]:
+def _dispatch(app: object, index: str = "by_segment") -> dict[str, object]:
     from portfeil.app import ServiceDispatch
 
     for m in app.user_middleware:  # type: ignore[attr-defined]
         if m.cls is ServiceDispatch:
-            return dict(m.kwargs["by_segment"])
+            return dict(m.kwargs[index])
     raise AssertionError("no ServiceDispatch middleware")
+
+
+def test_dispatch_indexes_fixed_protocol_paths(ctx: AppContext) -> None:
+    by_path = _dispatch(create_app(ctx), "by_path")
+    hot = ("/issuer/token", "/issuer/nonce", "/issuer/credential", "/verifier/api/v1/transactions")
+    for path in hot:
+        assert path in by_path, path
+    assert len({id(by_path[p]) for p in hot}) == len(hot)  # one application per path
+    # paths with parameters, and the combined application's own, keep the other routing
+    for path in ("/health", "/docs", "/issuer/offers/{offer_id}", "/verifier/request/{transaction_id}"):
+        assert path not in by_path, path
+
+
+def test_a_fixed_path_that_a_parametric_route_also_matches_is_not_indexed(ctx: AppContext) -> None:
+    from fastapi import APIRouter
+
+    from portfeil.app import _path_apps
+
+    a, b = APIRouter(), APIRouter()
+    a.add_api_route("/items/{item}", lambda item: None)
+    a.add_api_route("/items/new", lambda: None)  # shadowed by the route above: order decides, so not indexed
+    a.add_api_route("/items", lambda: None)
+    b.add_api_route("/other/{x}", lambda x: None)
+    b.add_api_route("/other/x/y", lambda: None)  # no parametric route matches it
+    b.add_api_route("/health/deep", lambda: None)  # first segment taken by the combined application
+    index = _path_apps(create_app(ctx), [[a], [b]], taken={"health"})
+    assert set(index) == {"/items", "/other/x/y"}
+
+
+async def test_a_fixed_path_keeps_405_and_other_methods(client: httpx.AsyncClient) -> None:
+    register = await client.get("/eid/register/administrators.json")
+    assert register.status_code == 200
+    assert register.headers["content-type"].startswith("application/json")
+    wrong = await client.delete("/issuer/nonce")
+    assert wrong.status_code == 405
+    assert wrong.json()["error"] == "method_not_allowed"
 
 
 def test_dispatch_indexes_each_services_own_segments(ctx: AppContext) -> None:
