@@ -25,20 +25,20 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, Literal
 from urllib.parse import urlencode, urlsplit
 
 import segno
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import Row, Table, bindparam, insert, or_, select, update
+from sqlalchemy import Row, Table, Text, bindparam, cast, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portfeil.context import AppContext
 from portfeil.errors import PortfeilError
 from portfeil.formats.dcql import DcqlQuery
-from portfeil.formats.jws import b64url_encode, public_jwk
+from portfeil.formats.jws import b64url_encode, bounded_put, public_jwk
 from portfeil.formats.mdoc import MdocVerifier
 from portfeil.outbox import Event, emit
 from portfeil.pki.certs import cert_to_pem, certs_from_pem
@@ -67,6 +67,8 @@ log = logging.getLogger("portfeil.verifier")
 TRANSACTION_LIFETIME: Final = timedelta(minutes=5)
 #: How long a known API key is served from memory (see :meth:`Verifier.party_by_api_key`).
 API_KEY_CACHE_SECONDS: Final = 30.0
+#: Distinct stored DCQL queries kept decoded and parsed (see :meth:`Verifier._query`).
+QUERY_CACHE_SIZE: Final = 256
 
 
 def qr_code(link: str) -> segno.QRCode:
@@ -80,14 +82,16 @@ def qr_code(link: str) -> segno.QRCode:
 # fetch marks the transaction in the same UPDATE that reads it (RETURNING), a read returns only the columns its step
 # uses. ``status IN (...)`` is spelled as an OR of two comparisons: an IN list is an "expanding" parameter that
 # SQLAlchemy re-renders on every execution.
-_TX = cast(Table, VerTransaction.__table__)
+_TX: Table = VerTransaction.__table__  # type: ignore[assignment]
 _C = _TX.c
 #: a Core row of ``ver_transactions`` (the columns a statement selected, as attributes)
 TxRow = Row[*tuple[Any, ...]]
 _IS_OPEN = or_(_C.status == "created", _C.status == "fetched")
 _TX_INSERT = insert(_TX)
+#: the DCQL query as stored text: the key of :meth:`Verifier._query` (no JSON decoding per request)
+_DCQL_TEXT = cast(_C.dcql, Text).label("dcql_text")
 #: what building the request object needs
-_REQUEST_COLS = (_C.id, _C.party_id, _C.status, _C.client_id, _C.response_mode, _C.state, _C.nonce, _C.dcql,
+_REQUEST_COLS = (_C.id, _C.party_id, _C.status, _C.client_id, _C.response_mode, _C.state, _C.nonce, _DCQL_TEXT,
                  _C.enc_key_pem, _C.enc_kid, _C.expires_at)
 #: the wallet's first fetch: ``created`` -> ``fetched`` (only before expiry), returning what the request needs
 _TX_FETCH = (update(_TX).where(_C.id == bindparam("tx_id"), _C.status == "created", _C.expires_at > bindparam("now"))
@@ -95,7 +99,7 @@ _TX_FETCH = (update(_TX).where(_C.id == bindparam("tx_id"), _C.status == "create
 _TX_REQUEST_READ = select(*_REQUEST_COLS).where(_C.id == bindparam("tx_id"))
 #: what checking and verifying a response needs
 _TX_RESPONSE_READ = select(_C.id, _C.party_id, _C.status, _C.client_id, _C.response_mode, _C.state, _C.nonce,
-                           _C.dcql, _C.enc_key_pem, _C.enc_kid, _C.return_url, _C.expires_at
+                           _DCQL_TEXT, _C.enc_key_pem, _C.enc_kid, _C.return_url, _C.expires_at
                            ).where(_C.id == bindparam("tx_id"))
 #: one statement claims the transaction: a replay (or a concurrent response) finds it taken
 _TX_CLAIM = (update(_TX).where(_C.id == bindparam("tx_id"), _IS_OPEN)
@@ -218,6 +222,7 @@ class Verifier:
         self._parties: dict[str, tuple[VerParty, float]] = {}
         self._api_keys: dict[str, tuple[VerParty, float]] = {}
         self._mdoc: tuple[object, MdocVerifier] | None = None
+        self._queries: dict[str, tuple[dict[str, Any], DcqlQuery]] = {}
         self.lifetime = TRANSACTION_LIFETIME
         self._attempts: dict[str, int] = {}
 
@@ -385,6 +390,16 @@ class Verifier:
             got = self._signing[party.id] = _Signing(key, tuple(certs_from_pem(party.chain_pem.encode())))
         return got
 
+    def _query(self, dcql_text: str) -> tuple[dict[str, Any], DcqlQuery]:
+        """A stored DCQL query, decoded and parsed once per distinct text (most transactions share a template's);
+        both values are shared: read them, never change them."""
+        got = self._queries.get(dcql_text)
+        if got is None:
+            raw = json.loads(dcql_text)
+            got = (raw, DcqlQuery.parse(raw))
+            bounded_put(self._queries, dcql_text, got, QUERY_CACHE_SIZE)
+        return got
+
     # -- transactions -----------------------------------------------------------------------------------------
     async def create(
         self,
@@ -504,7 +519,8 @@ class Verifier:
         return build_request_object(
             signing.key, signing.chain, client_id=tx.client_id,
             response_uri=self.ctx.url(f"/verifier/response/{tx.id}"),
-            nonce=tx.nonce, state=tx.state, dcql_query=tx.dcql, now=now, response_mode=tx.response_mode,
+            nonce=tx.nonce, state=tx.state, dcql_query=self._query(tx.dcql_text)[0], now=now,
+            response_mode=tx.response_mode,
             client_metadata=metadata, verifier_info=info, wallet_nonce=wallet_nonce,
             lifetime=max(tx.expires_at - now, timedelta(seconds=1)),
         )
@@ -531,7 +547,7 @@ class Verifier:
                 raise VerifierError("response_already_received", "this transaction has already been answered")
             expired = now >= tx.expires_at
             if not expired:
-                query = DcqlQuery.parse(tx.dcql)
+                query = self._query(tx.dcql_text)[1]
                 decryption_key = self._enc_key(tx) if tx.response_mode == "direct_post.jwt" else None
                 response = parse_authorization_response(
                     form, response_mode=tx.response_mode, expected_state=tx.state,
