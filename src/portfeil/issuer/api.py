@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -24,7 +25,9 @@ from pydantic import BaseModel, Field
 from portfeil.issuer import lifecycle
 from portfeil.issuer.flows import HttpAnswer, PidIssuer
 from portfeil.protocols.errors import ProtocolError
-from portfeil.web.deps import Ctx, Operator
+from portfeil.web.deps import Ctx, Operator, ctx_of
+
+_MAX_FORM_FIELDS = 100
 
 
 class OAuthRoute(APIRoute):
@@ -46,6 +49,13 @@ class OAuthRoute(APIRoute):
         return handler
 
 
+async def _issuer(request: Request) -> PidIssuer:
+    """The issuer of the request's application. The protocol endpoints read the context from the request instead of
+    declaring the ``Ctx`` dependency: wallets call them for every issuance, and solving a dependency per request
+    costs FastAPI more than the lookup."""
+    return await PidIssuer.of(ctx_of(request))
+
+
 def _respond(answer: HttpAnswer) -> Response:
     if answer.body is None:
         return Response(status_code=answer.status, headers=answer.headers)
@@ -58,12 +68,19 @@ async def _form(request: Request) -> dict[str, Any]:
     ctype = request.headers.get("content-type", "")
     if not ctype.startswith("application/x-www-form-urlencoded"):
         raise ProtocolError("invalid_request", "the body must be application/x-www-form-urlencoded")
-    form = await request.form()
+    try:  # RFC 6749 appendix B: UTF-8, percent-encoded; a repeated parameter becomes a list (rejected later)
+        pairs = parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True, strict_parsing=False,
+                          max_num_fields=_MAX_FORM_FIELDS)
+    except (UnicodeDecodeError, ValueError):
+        raise ProtocolError("invalid_request", "the form body is not valid") from None
     out: dict[str, Any] = {}
-    for key in form:
-        values = form.getlist(key)
-        out[key] = values if len(values) > 1 else values[0]
-    return {k: v for k, v in out.items() if isinstance(v, str | list)}
+    for key, value in pairs:
+        if key in out:
+            previous = out[key]
+            out[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            out[key] = value
+    return out
 
 
 async def _json(request: Request) -> object:
@@ -115,34 +132,34 @@ def build_router() -> APIRouter:
         return JSONResponse((await issuer(ctx)).authorization_server_metadata())
 
     @r.post("/issuer/par", status_code=201, summary="Pushed authorization request (RFC 9126)")
-    async def par(request: Request, ctx: Ctx) -> Response:
-        iss = await issuer(ctx)
+    async def par(request: Request) -> Response:
+        iss = await _issuer(request)
         return _respond(await iss.par(await _form(request), _headers(request), dpop=_dpop(request)))
 
     @r.post("/issuer/token", summary="Token endpoint (authorization code, pre-authorized code)")
-    async def token(request: Request, ctx: Ctx) -> Response:
-        iss = await issuer(ctx)
+    async def token(request: Request) -> Response:
+        iss = await _issuer(request)
         return _respond(await iss.token(await _form(request), _headers(request), dpop=_dpop(request)))
 
     @r.post("/issuer/nonce", summary="Nonce endpoint (§7): a fresh c_nonce per call")
-    async def nonce(ctx: Ctx) -> Response:
-        return _respond(await (await issuer(ctx)).nonce_endpoint())
+    async def nonce(request: Request) -> Response:
+        return _respond(await (await _issuer(request)).nonce_endpoint())
 
     @r.post("/issuer/credential", summary="Credential endpoint (§8)")
-    async def credential(request: Request, ctx: Ctx) -> Response:
-        iss = await issuer(ctx)
+    async def credential(request: Request) -> Response:
+        iss = await _issuer(request)
         return _respond(await iss.credential(await _json(request), authorization=request.headers.get("authorization"),
                                              dpop=_dpop(request)))
 
     @r.post("/issuer/deferred_credential", summary="Deferred credential endpoint (§9)")
-    async def deferred(request: Request, ctx: Ctx) -> Response:
-        iss = await issuer(ctx)
+    async def deferred(request: Request) -> Response:
+        iss = await _issuer(request)
         return _respond(await iss.deferred(await _json(request), authorization=request.headers.get("authorization"),
                                            dpop=_dpop(request)))
 
     @r.post("/issuer/notification", status_code=204, summary="Notification endpoint (§11)")
-    async def notification(request: Request, ctx: Ctx) -> Response:
-        iss = await issuer(ctx)
+    async def notification(request: Request) -> Response:
+        iss = await _issuer(request)
         return _respond(await iss.notification(await _json(request),
                                                authorization=request.headers.get("authorization"),
                                                dpop=_dpop(request)))

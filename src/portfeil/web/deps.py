@@ -16,11 +16,16 @@ class Unauthorized(PortfeilError):
     default_code = "unauthorized"
 
 
+def ctx_of(request: Request) -> AppContext:
+    """The application context of a request (for endpoints that take only the request)."""
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
 async def get_ctx(request: Request) -> AppContext:
     """The application context. ``async`` on purpose: FastAPI runs a plain ``def`` dependency in a worker
     thread, a thread hop per request (measured: the largest framework cost of a request under load)."""
-    ctx: AppContext = request.app.state.ctx
-    return ctx
+    return ctx_of(request)
 
 
 Ctx = Annotated[AppContext, Depends(get_ctx)]
