@@ -283,3 +283,19 @@ async def test_c_nonce_of_another_issuer_key_is_refused(issuer: PidIssuer, ctx: 
     other = PidIssuer(ctx.__class__(settings=ctx.settings.model_copy(
         update={"keystore_passphrase": SecretStr("another-passphrase")}), db=ctx.db, clock=ctx.clock))
     assert not await issuer.consume_c_nonce(await other.new_c_nonce())
+
+
+# --------------------------------------------------------------------------------------------- malformed forms
+
+
+@pytest.mark.parametrize("body", [
+    "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code&grant_type=authorization_code",
+    b"grant_type=\xff\xfe",
+    "&".join(f"f{i}=x" for i in range(101)),
+], ids=["repeated-parameter", "not-utf8", "too-many-fields"])
+async def test_token_endpoint_rejects_malformed_forms(client: httpx.AsyncClient, body: str | bytes) -> None:
+    r = await client.post("/issuer/token", content=body,
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_request"
+    assert r.headers["cache-control"] == "no-store"
