@@ -141,8 +141,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def _routing_app(app: FastAPI) -> FastAPI:
-    """An application that only routes: no docs, the combined application's error handlers and ``state``."""
-    sub = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    """An application that only routes: no docs, the combined application's error handlers and ``state``. It has
+    no OpenTelemetry instrumentation of its own: requests reach it through the combined application, whose
+    instrumentation (when an OpenTelemetry provider is configured) already covers them."""
+    sub = FastAPI(openapi_url=None, docs_url=None, redoc_url=None,
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     sub.state = app.state
     _install_error_handlers(sub)
     return sub
