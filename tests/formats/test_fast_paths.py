@@ -207,3 +207,27 @@ def test_elements_fast_path_accepts_only_exact_matches() -> None:
     assert _elements_fast(raws, missing, digests, hashlib.sha256) is None
     as_bool = [{**items[0], "digestID": True}, items[1], items[2]]
     assert _elements_fast(raws, as_bool, {True: digests[1], 2: digests[2], 3: digests[3]}, hashlib.sha256) is None
+
+
+def test_x5c_member_encodes_each_certificate_and_never_answers_for_another() -> None:
+    root = create_root_ca("Fast paths root", Role.PID_PROVIDER, now=NOW - timedelta(days=1))
+    certs = [issue_leaf(root, f"leaf {i}", ec.generate_private_key(ec.SECP256R1()).public_key(), Role.PID_PROVIDER,
+                        now=NOW - timedelta(hours=1)) for i in range(3)]
+    expected = [base64.b64encode(c.public_bytes(Encoding.DER)).decode() for c in [*certs, root.certificate]]
+    assert jws.x5c_member([*certs, root.certificate]) == expected
+    assert jws.x5c_member([*certs, root.certificate]) == expected  # from the cache
+    for _ in range(3):  # new objects (ids may be reused once the old ones are gone) get their own encoding
+        fresh = issue_leaf(root, "fresh", ec.generate_private_key(ec.SECP256R1()).public_key(), Role.PID_PROVIDER,
+                           now=NOW - timedelta(hours=1))
+        assert jws.x5c_member([fresh]) == [base64.b64encode(fresh.public_bytes(Encoding.DER)).decode()]
+        del fresh
+
+
+def test_issued_salts_are_all_distinct_and_full_length() -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    claims = {f"claim_{i}": i for i in range(40)} | {"nested": {f"n{i}": i for i in range(10)}}
+    issued = sdjwt.issue_sd_jwt(claims, issuer_key=key, decoys=3)
+    salts = [sdjwt.parse_disclosure(d).salt for d in sdjwt.split_sd_jwt(issued).disclosures]
+    assert len(salts) == 51
+    assert len(set(salts)) == len(salts)
+    assert all(len(base64.urlsafe_b64decode(s + "==")) == 16 for s in salts)
