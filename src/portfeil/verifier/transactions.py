@@ -240,13 +240,18 @@ class Verifier:
 
         return await TrustRegistry.of(self.ctx)
 
-    async def presentation_verifier(self) -> PresentationVerifier:
+    async def presentation_verifier(self, *, mdoc: bool = True) -> PresentationVerifier:
+        """A verifier with the current trust anchors; ``mdoc=False`` leaves out the IACA validator (a response
+        without mdoc presentations does not need it, and looking a validator up is not free)."""
         registry = await self._registry()
         pid = await registry.validator(Role.PID_PROVIDER)
-        iaca = await registry.validator(Role.IACA)
-        if self._mdoc is None or self._mdoc[0] is not iaca:
-            self._mdoc = (iaca, MdocVerifier(iaca))
-        return PresentationVerifier(pid_trust=pid, mdoc=self._mdoc[1], status=self.status_cache)
+        mdoc_verifier = None
+        if mdoc:
+            iaca = await registry.validator(Role.IACA)
+            if self._mdoc is None or self._mdoc[0] is not iaca:
+                self._mdoc = (iaca, MdocVerifier(iaca))
+            mdoc_verifier = self._mdoc[1]
+        return PresentationVerifier(pid_trust=pid, mdoc=mdoc_verifier, status=self.status_cache)
 
     # -- parties -----------------------------------------------------------------------------------------------
     async def register_party(
@@ -566,7 +571,8 @@ class Verifier:
             status = "wallet_error"
         else:
             try:
-                verifier = await self.presentation_verifier()
+                has_mdoc = any(cq.is_mdoc for cq in query.credentials if cq.id in response.vp_token)
+                verifier = await self.presentation_verifier(mdoc=has_mdoc)
                 outcome: VerificationResult = await verifier.verify(
                     response.vp_token, query=query, client_id=tx.client_id, nonce=tx.nonce,
                     response_uri=self.ctx.url(f"/verifier/response/{tx.id}"),

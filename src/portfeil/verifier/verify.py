@@ -229,13 +229,14 @@ class StatusListCache:
 
 class PresentationVerifier:
     """Verifies the presentations of one response. ``pid_trust`` validates SD-JWT VC issuers and status list
-    signers (role pid-provider), ``mdoc`` holds the IACA validator."""
+    signers (role pid-provider), ``mdoc`` holds the IACA validator (None: mdoc presentations fail with
+    ``mdoc_not_accepted``; for responses known to hold none)."""
 
     def __init__(
         self,
         *,
         pid_trust: ChainValidatorLike,
-        mdoc: MdocVerifier,
+        mdoc: MdocVerifier | None,
         status: StatusListCache,
         kb_max_age: timedelta = timedelta(minutes=5),
         check_status: bool = True,
@@ -346,6 +347,8 @@ class PresentationVerifier:
 
     def _mdoc(self, cq: CredentialQuery, token: str, out: CredentialOutcome, *, transcript: bytes, now: datetime,
               ) -> StatusReference | None:
+        if self.mdoc is None:
+            raise PortfeilError("mdoc_not_accepted", "this verifier was set up without mdoc trust anchors")
         wanted = [cq.doctype_value] if cq.doctype_value else None
         docs = self.mdoc.verify_device_response(token, session_transcript=transcript, now=now,
                                                 expected_doctypes=wanted)
