@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import os
@@ -279,6 +280,21 @@ def create_app(ctx: AppContext, *, service: str | None = None, run_worker: bool 
     return app
 
 
+#: Cyclic garbage collector thresholds of a server process: a young collection every 10,000 net allocations instead
+#: of 700 (a request allocates thousands of short-lived objects, nearly all freed by reference counting), and the
+#: older generations a little less often. Measured (benchmarks/README.md): the collector took ~5 % of the issuer's
+#: CPU with the defaults, and the server's CPU per issuance fell by ~20 % with these.
+SERVER_GC_THRESHOLDS: tuple[int, int, int] = (10_000, 20, 20)
+
+
+def tune_gc_for_serving() -> None:
+    """Collect once, then freeze what exists (modules, routes, schemas, keys: never garbage, and no longer traversed
+    by the collections that follow) and set :data:`SERVER_GC_THRESHOLDS`. For ``portfeil serve`` processes only."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*SERVER_GC_THRESHOLDS)
+
+
 def app_from_environment() -> FastAPI:
     """uvicorn factory for ``portfeil serve --workers N``: settings from ``PORTFEIL_*``, the service and whether to
     run the outbox worker from :data:`SERVE_SERVICE_ENV` / :data:`SERVE_OUTBOX_ENV` (migrations already applied)."""
@@ -289,4 +305,6 @@ def app_from_environment() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
     service = os.environ.get(SERVE_SERVICE_ENV) or None
-    return create_app(make_context(settings), service=service, run_worker=os.environ.get(SERVE_OUTBOX_ENV) == "1")
+    app = create_app(make_context(settings), service=service, run_worker=os.environ.get(SERVE_OUTBOX_ENV) == "1")
+    tune_gc_for_serving()
+    return app

@@ -68,7 +68,7 @@ def _serve(ctx: AppContext, *, service: str | None, worker: bool, workers: int =
 
     import uvicorn
 
-    from portfeil.app import SERVE_OUTBOX_ENV, SERVE_SERVICE_ENV, create_app, set_up_services
+    from portfeil.app import SERVE_OUTBOX_ENV, SERVE_SERVICE_ENV, create_app, set_up_services, tune_gc_for_serving
     from portfeil.db import migrate as do_migrate
 
     configure_logging(ctx.settings.log_level, ctx.settings.log_json)
@@ -76,6 +76,7 @@ def _serve(ctx: AppContext, *, service: str | None, worker: bool, workers: int =
     host, port = ctx.settings.host, ctx.settings.port
     if workers == 1:
         application = create_app(ctx, service=service, run_worker=worker)
+        tune_gc_for_serving()
         uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
         return
     # Several processes: keys and CAs are created here once, then each process builds its own application from

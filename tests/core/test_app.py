@@ -186,3 +186,19 @@ async def test_dispatched_paths_keep_body_limit_and_json_errors(client: httpx.As
     wrong_method = await client.get("/issuer/token")
     assert wrong_method.status_code == 405
     assert wrong_method.json()["error"] == "method_not_allowed"
+
+
+def test_server_processes_tune_the_garbage_collector() -> None:
+    import gc
+
+    from portfeil.app import SERVER_GC_THRESHOLDS, tune_gc_for_serving
+
+    before = gc.get_threshold()
+    try:
+        tune_gc_for_serving()
+        assert gc.get_threshold() == SERVER_GC_THRESHOLDS
+        assert gc.get_freeze_count() > 0
+        assert SERVER_GC_THRESHOLDS[0] > before[0]
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
