@@ -67,7 +67,7 @@ class TrustRegistry:
         self.wallet_provider = WalletProvider(self)
         self._external: dict[Role, list[TrustAnchor]] | None = None
         self._external_loaded = 0.0
-        self._validators: dict[Role, ChainValidator] = {}
+        self._validators: dict[Role, tuple[tuple[bytes, ...], ChainValidator]] = {}
         self._lock = asyncio.Lock()
         self._ready = False
 
@@ -147,12 +147,16 @@ class TrustRegistry:
     async def validator(self, role: Role | str) -> ChainValidator:
         """A :class:`~portfeil.pki.chains.ChainValidator` for ``role``, cached and rebuilt when the anchors change."""
         role = parse_role(role)
-        anchors = await self.anchors(role)
+        # Keyed by the anchors' DER as stored (no certificate parsed or encoded while nothing changed: this runs for
+        # every presentation and credential request).
+        ders: list[bytes] = [cert_to_der(self.root_certificate(role))] if role in ROOT_ROLES else []
+        ders += [row.der for row in (await self._external_anchors()).get(role, [])]
+        key = tuple(ders)
         current = self._validators.get(role)
-        if current is not None and [cert_to_der(a) for a in current.anchors] == [cert_to_der(a) for a in anchors]:
-            return current
-        validator = ChainValidator(anchors, role)
-        self._validators[role] = validator
+        if current is not None and current[0] == key:
+            return current[1]
+        validator = ChainValidator(await self.anchors(role), role)
+        self._validators[role] = (key, validator)
         return validator
 
     async def add_anchor(self, role: Role | str, cert: x509.Certificate) -> dict[str, str]:

@@ -22,7 +22,7 @@ from portfeil.protocols import ProtocolError
 from portfeil.verifier.errors import VerifierError
 from portfeil.verifier.templates import TEMPLATES
 from portfeil.verifier.transactions import Verifier
-from portfeil.web.deps import Ctx, Operator, bearer_token, get_ctx
+from portfeil.web.deps import Ctx, Operator, bearer_token, ctx_of
 
 MAX_RESPONSE_BYTES = 1_000_000
 TemplateName = Literal["pid-basic", "age-over-18", "pid-full"]
@@ -99,20 +99,20 @@ def build_router() -> APIRouter:
     @r.get("/request/{tx_id}", tags=["verifier: wallet"], summary="Request object by reference (GET, §5.7)",
            response_class=Response)
     async def request_get(tx_id: str, request: Request) -> Response:
-        token = await (await Verifier.of(await get_ctx(request))).request_object(tx_id)
+        token = await (await Verifier.of(ctx_of(request))).request_object(tx_id)
         return Response(token, media_type="application/oauth-authz-req+jwt", headers=_NO_STORE)
 
     @r.post("/request/{tx_id}", tags=["verifier: wallet"], summary="Request object by reference (POST, §5.10)",
             response_class=Response)
     async def request_post(tx_id: str, request: Request) -> Response:
         form = await read_form(request, limit=128 * 1024)
-        token = await (await Verifier.of(await get_ctx(request))).request_object(tx_id, form=form)
+        token = await (await Verifier.of(ctx_of(request))).request_object(tx_id, form=form)
         return Response(token, media_type="application/oauth-authz-req+jwt", headers=_NO_STORE)
 
     @r.post("/response/{tx_id}", tags=["verifier: wallet"], summary="Authorization response (direct_post(.jwt))")
     async def response_post(tx_id: str, request: Request) -> JSONResponse:
         form = await read_form(request)
-        answer = await (await Verifier.of(await get_ctx(request))).accept_response(tx_id, form)
+        answer = await (await Verifier.of(ctx_of(request))).accept_response(tx_id, form)
         return JSONResponse(answer, headers=_NO_STORE)
 
     # -- REST API for services ------------------------------------------------------------------------------
@@ -127,7 +127,7 @@ def build_router() -> APIRouter:
     @r.post("/api/v1/transactions", tags=["verifier: API"], status_code=201,
             summary="Create a presentation transaction (API key)", openapi_extra=_API_KEY_HEADERS)
     async def create(body: TransactionIn, request: Request) -> JSONResponse:
-        verifier = await Verifier.of(await get_ctx(request))
+        verifier = await Verifier.of(ctx_of(request))
         party = await verifier.party_by_api_key(_api_key(request))
         created = await verifier.create(party.id, dcql=body.dcql, template=body.template,
                                         client_id_prefix=body.client_id_prefix, response_mode=body.response_mode,
@@ -137,7 +137,7 @@ def build_router() -> APIRouter:
     @r.get("/api/v1/transactions/{tx_id}", tags=["verifier: API"], summary="Status and result (API key)",
            openapi_extra=_API_KEY_HEADERS)
     async def result(tx_id: str, request: Request) -> JSONResponse:
-        verifier = await Verifier.of(await get_ctx(request))
+        verifier = await Verifier.of(ctx_of(request))
         party = await verifier.party_by_api_key(_api_key(request))
         return JSONResponse(await verifier.result(tx_id, party_id=party.id), headers=_NO_STORE)
 
