@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -299,3 +300,72 @@ async def test_token_endpoint_rejects_malformed_forms(client: httpx.AsyncClient,
     assert r.status_code == 400
     assert r.json()["error"] == "invalid_request"
     assert r.headers["cache-control"] == "no-store"
+
+
+# --------------------------------------------------------------------------------------------- replay entries
+# (written in the transaction that completes the request: a replay rolls the whole request back)
+
+
+async def test_replayed_dpop_proof_at_token_endpoint_leaves_the_other_offer_open(
+    issuer: PidIssuer, client: httpx.AsyncClient, clock: FrozenClock, issuer_ctx: AppContext,
+) -> None:
+    from portfeil.issuer.models import IssAccessToken, IssOffer
+
+    first = await issuer.create_offer(IVAN, ["pid_sd_jwt"])
+    second = await issuer.create_offer(IVAN, ["pid_sd_jwt"])
+    proof = create_dpop_proof(generate_private_key(), htm="POST", htu=TOKEN_URL, now=clock.now(),
+                              nonce=issuer.dpop_nonce())
+
+    async def redeem(offer: Any) -> httpx.Response:
+        code = offer.offer["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"]
+        return await client.post("/issuer/token", headers={"DPoP": proof}, data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:pre-authorized_code", "pre-authorized_code": code,
+            "tx_code": offer.tx_code or ""})
+
+    assert (await redeem(first)).status_code == 200
+    replayed = await redeem(second)
+    assert replayed.status_code == 400
+    assert replayed.json()["error"] == "invalid_dpop_proof"
+    assert "already used" in replayed.json()["error_description"]
+    async with issuer_ctx.db.session() as s:
+        assert (await s.get(IssOffer, second.offer_id)).state == "open"  # type: ignore[union-attr]
+    assert await _count(issuer_ctx, IssAccessToken) == 1
+
+
+async def test_one_c_nonce_in_two_concurrent_credential_requests_issues_once(
+    issuer: PidIssuer, client: httpx.AsyncClient, clock: FrozenClock, issuer_ctx: AppContext,
+) -> None:
+    wallets = [Wallet(client, clock), Wallet(client, clock)]
+    for w in wallets:
+        await _token(issuer, w)
+    nonce = await wallets[0].c_nonce()
+    body = {"credential_configuration_id": "pid_sd_jwt"}
+    answers = await asyncio.gather(*(w.credential({**body, "proofs": {"jwt": [w.proof(generate_private_key(), nonce)]}})
+                                     for w in wallets))
+    assert sorted(a.status_code for a in answers) == [200, 400]
+    refused = next(a for a in answers if a.status_code == 400)
+    assert refused.json()["error"] == "invalid_nonce"
+    assert await _count(issuer_ctx, IssCredential) == 1
+    assert await _count(issuer_ctx, IssTokenUse) == 1  # the refused request left its token unused
+
+
+async def test_a_failed_issuance_leaves_nonce_and_proof_usable_once_more(
+    issuer: PidIssuer, wallet: Wallet, issuer_ctx: AppContext,
+) -> None:
+    await _token(issuer, wallet)
+    nonce = await wallet.c_nonce()
+    body = {"credential_configuration_id": "pid_sd_jwt", "proofs": {"jwt": [wallet.proof(generate_private_key(),
+                                                                                          nonce)]}}
+
+    def crash() -> None:
+        raise RuntimeError("injected failure after signing")
+
+    issuer.before_record = crash
+    with pytest.raises(RuntimeError):
+        await wallet.credential(body)
+    issuer.before_record = None
+    retry = await wallet.credential(body)  # same proof, same c_nonce: nothing was consumed by the failed request
+    assert retry.status_code == 200, retry.text
+    again = await wallet.credential(body)
+    assert again.status_code in (400, 401)  # now used: the token (and the nonce) are spent
+    assert await _count(issuer_ctx, IssCredential) == 1
