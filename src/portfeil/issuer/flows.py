@@ -428,8 +428,10 @@ class PidIssuer:
         body = expires.to_bytes(8, "big") + secrets.token_bytes(16)
         return b64url_encode(body + hmac.new(self._c_nonce_key, body, hashlib.sha256).digest()[:16])
 
-    def _c_nonce_remaining(self, value: str) -> int | None:
-        """Seconds left for a genuine nonce of this issuer; None if forged or expired (single use is apart)."""
+    def c_nonce_remaining(self, value: str) -> int | None:
+        """Seconds left for a genuine nonce of this issuer; None if forged, altered or expired. Single use is not
+        checked here: the credential endpoint records the nonce in the replay table within the transaction that
+        issues (a second use fails there)."""
         try:
             raw = b64url_decode(value)
         except FormatError:
@@ -441,11 +443,6 @@ class PidIssuer:
             return None
         remaining = int.from_bytes(body[:8], "big") - int(self.clock.timestamp())
         return None if remaining < 0 else remaining
-
-    async def consume_c_nonce(self, value: str) -> bool:
-        """True once for a genuine, unexpired nonce of this issuer; False if forged, expired or already used."""
-        remaining = self._c_nonce_remaining(value)
-        return remaining is not None and not await self._seen("c_nonce", value, ttl=remaining + 1)
 
     async def nonce_endpoint(self) -> HttpAnswer:
         return HttpAnswer(200, oid4vci.nonce_response(await self.new_c_nonce()),
@@ -711,7 +708,7 @@ class PidIssuer:
             consume_nonce=_collect(nonces, True), client_id=row.client_id,
             algorithms=cfg.proof_algs,
         )
-        remaining = self._c_nonce_remaining(nonces[0]) if nonces else None
+        remaining = self.c_nonce_remaining(nonces[0]) if nonces else None
         bad_nonce = ProtocolError("invalid_nonce", "c_nonce is unknown, used or expired")
         if remaining is None:
             raise bad_nonce
